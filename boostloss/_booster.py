@@ -1,0 +1,49 @@
+"""Booster-agnostic plumbing shared by the three adapters (which never import each other)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import numpy as np
+
+from .losses.base import Link, Loss
+from .metrics import Metric
+from .registry import get_loss, get_metric
+
+
+def import_booster(module: str, extra: str):
+    """Import a booster package, or raise an ImportError that names the extra to install."""
+    try:
+        return import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"boostloss.{extra} needs the {module} package: pip install 'boostloss[{extra}]'"
+        ) from err
+
+
+def resolve_metric(metric_or_loss, loss=None) -> tuple[Metric, Link | None]:
+    """The Metric to compute and the link that maps raw scores to its predictions.
+
+    A loss given as the metric is evaluated on raw scores (its own mean); a plain metric
+    uses ``loss``'s link when a loss is given, else its own default link.
+    """
+    metric = get_metric(metric_or_loss)
+    return metric, (get_loss(loss).link if loss is not None else None)
+
+
+def start_scores(loss: Loss, labels, weights, n_classes=None) -> np.ndarray:
+    """``loss.init_score`` as a float array: shape (1,) for one output, (k,) for multiclass."""
+    weights = None if weights is None or np.size(weights) == 0 else weights
+    if loss.is_multiclass:
+        return np.asarray(loss.init_score(labels, weights, n_classes=n_classes), dtype=np.float64)
+    return np.atleast_1d(np.float64(loss.init_score(labels, weights)))
+
+
+def per_row(init: np.ndarray, n: int) -> np.ndarray:
+    """The start score repeated for ``n`` rows: (n,) for one output, (n, k) for several."""
+    return np.full(n, init[0]) if init.size == 1 else np.tile(init, (n, 1))
+
+
+def nonempty(weights):
+    """Booster weight getters return empty arrays or None for 'no weights'; normalise to None."""
+    return None if weights is None or np.size(weights) == 0 else weights

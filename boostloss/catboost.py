@@ -1,0 +1,131 @@
+"""CatBoost adapter: a Loss as a CatBoost objective and metric, started from its optimal constant.
+
+::
+
+    model = bl.catboost.train(loss, {"iterations": 200, "depth": 6}, train_pool, eval_set=valid_pool)
+    pred = bl.catboost.predict(model, X_test, loss)          # target units
+
+CatBoost wants ``der1 = -dL/dF`` and ``der2 = -d2L/dF2`` (the negated convention); the
+objective returns them as one ``(n, 2)`` float64 array, CatBoost's fast path. ``train`` sets
+each pool's ``baseline`` to ``loss.init_score`` (CatBoost forbids ``boost_from_average`` with a
+custom objective) and afterwards stores the same value as the model's bias
+(``set_scale_and_bias``), which CatBoost saves, since it does not keep a pool's baseline.
+``CatBoostRegressor(loss_function=bl.catboost.objective(loss),
+eval_metric=bl.catboost.metric(loss))`` works directly too, starting from 0.
+
+Both classes set ``no_jit``: when numba is installed CatBoost otherwise tries to compile
+their methods (and replaces them on the instance, which breaks pickling).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._booster import import_booster, nonempty, per_row, resolve_metric, start_scores
+from .registry import get_loss
+
+
+def _catboost():
+    return import_booster("catboost", "catboost")
+
+
+class CatBoostObjective:
+    """CatBoost custom objective: ``calc_ders_range`` for one output, ``calc_ders_multi``
+    (one row per call, as CatBoost requires) for multiclass losses."""
+
+    no_jit = True
+
+    def __init__(self, loss):
+        self.loss = get_loss(loss)
+
+    def calc_ders_range(self, approxes, targets, weights):
+        y = self.loss.validate(targets, weights)
+        grad, hess = self.loss.grad_hess(y, approxes, weights)
+        ders = np.empty((grad.shape[0], 2))
+        np.negative(grad, out=ders[:, 0])
+        np.negative(hess, out=ders[:, 1])
+        return ders
+
+    def calc_ders_multi(self, approx, target, weight):
+        grad, hess = self.loss.grad_hess([target], np.asarray(approx, dtype=np.float64)[None, :])
+        w = 1.0 if weight is None else float(weight)
+        return (-w * grad[0]).tolist(), np.diag(-w * hess[0]).tolist()
+
+    def __repr__(self):
+        return f"bl.catboost.objective({self.loss!r})"
+
+
+class CatBoostMetric:
+    """CatBoost custom metric: additive ``evaluate`` -> ``(sum w v, sum w)``, then
+    ``get_final_error``; ``is_max_optimal`` from the metric."""
+
+    no_jit = True
+
+    def __init__(self, metric, loss=None):
+        self.metric, self.link = resolve_metric(metric, loss)
+
+    def is_max_optimal(self):
+        return self.metric.higher_is_better
+
+    def evaluate(self, approxes, target, weight):
+        raw = np.asarray(approxes[0]) if len(approxes) == 1 else np.column_stack(approxes)
+        return self.metric.sums(target, raw, nonempty(weight), self.link)
+
+    def get_final_error(self, error, weight):
+        return self.metric.final(error, weight)
+
+
+def objective(loss) -> CatBoostObjective:
+    """The CatBoost objective for ``loss`` (a Loss or a registry name)."""
+    return CatBoostObjective(loss)
+
+
+def metric(metric_or_loss, loss=None) -> CatBoostMetric:
+    """The CatBoost custom metric for a Metric, a Loss or a name; ``loss`` supplies the link
+    for a plain metric (see ``boostloss.xgboost.metric``)."""
+    return CatBoostMetric(metric_or_loss, loss)
+
+
+def _pools(eval_set):
+    if eval_set is None:
+        return []
+    return list(eval_set) if isinstance(eval_set, (list, tuple)) else [eval_set]
+
+
+def train(loss, params, pool, *, eval_set=None, **fit_kwargs):
+    """Fit a ``catboost.CatBoost`` model with ``loss`` as objective and metric, started from
+    ``loss.init_score``; the start is saved in the model as its bias.
+
+    ``pool`` and ``eval_set`` are ``catboost.Pool`` objects (their baselines are replaced).
+    Labels and weights are validated first. Other keyword arguments go to ``CatBoost.fit``.
+    """
+    catboost = _catboost()
+    loss = get_loss(loss)
+    params = {**params, "loss_function": objective(loss)}
+    params.setdefault("eval_metric", metric(loss))
+    labels = pool.get_label()
+    init = start_scores(loss, labels, _pool_weight(pool), params.get("classes_count"))
+    # CatBoost keeps baselines in float32: start from exactly the value the bias will hold
+    init = init.astype(np.float32).astype(np.float64)
+    if loss.is_multiclass:
+        params.setdefault("classes_count", init.size)
+    for data in [pool, *_pools(eval_set)]:
+        y = data.get_label()
+        loss.validate(y, _pool_weight(data))
+        data.set_baseline(per_row(init, len(y)))
+    model = catboost.CatBoost(params)
+    model.fit(pool, eval_set=eval_set, **fit_kwargs)
+    model.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
+    return model
+
+
+def _pool_weight(pool):
+    weights = np.asarray(pool.get_weight(), dtype=np.float64)
+    return None if weights.size == 0 or np.all(weights == 1.0) else weights
+
+
+def predict(model, data, loss, **kwargs) -> np.ndarray:
+    """Predictions in the target's units: ``loss.inverse_link`` of the raw formula values
+    (which include the bias that ``train`` stored)."""
+    raw = model.predict(data, prediction_type="RawFormulaVal", **kwargs)
+    return get_loss(loss).inverse_link(raw)

@@ -1,0 +1,145 @@
+"""LightGBM adapter: a Loss as a LightGBM objective and metric, started from its optimal constant.
+
+Train API::
+
+    model = bl.lightgbm.train(loss, params, train_set, 100, valid_sets=[valid_set])
+    pred = bl.lightgbm.predict(model, X_test, loss)          # target units
+
+``train`` sets each dataset's ``init_score`` to ``loss.init_score`` (replacing any it had),
+installs ``objective(loss)`` and ``metric(loss)`` (and ``metric="None"``, since LightGBM's
+built-in metrics misread raw scores under a custom objective), and after the first iteration
+adds the start score to the leaves of the first trees, so the saved model predicts from it
+by itself (LightGBM's ``predict`` never adds a dataset's ``init_score`` back).
+
+``lgb.train({"objective": bl.lightgbm.objective(loss)}, ...)`` and
+``LGBMRegressor(objective=bl.lightgbm.objective(loss))`` work directly too (weights are
+applied in both); they start from 0 unless you give ``init_score`` and add it back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._booster import import_booster, nonempty, per_row, resolve_metric, start_scores
+from .registry import get_loss
+
+
+def _lgb():
+    return import_booster("lightgbm", "lightgbm")
+
+
+class LightGBMObjective:
+    """``fobj(preds, train_data)`` for ``lgb.train`` and ``fobj(y_true, y_pred, weight)`` for
+    the scikit-learn API (which passes weights to 3-argument objectives). Returns weighted
+    ``(grad, hess)`` shaped like ``preds``."""
+
+    def __init__(self, loss):
+        self.loss = get_loss(loss)
+
+    def __call__(self, first, second, sample_weight=None):
+        if isinstance(second, _lgb().Dataset):
+            raw, y, w = first, second.get_label(), nonempty(second.get_weight())
+        else:
+            y, raw, w = first, second, nonempty(sample_weight)
+        y = self.loss.validate(y, w)
+        return self.loss.grad_hess(y, raw, w)
+
+    def __repr__(self):
+        return f"bl.lightgbm.objective({self.loss!r})"
+
+
+class LightGBMMetric:
+    """``feval(preds, eval_data)`` and ``eval_metric(y_true, y_pred, weight)``, both returning
+    ``(name, value, is_higher_better)``."""
+
+    def __init__(self, metric, loss=None):
+        self.metric, self.link = resolve_metric(metric, loss)
+
+    def __call__(self, first, second, sample_weight=None):
+        if isinstance(second, _lgb().Dataset):
+            raw, y, w = first, second.get_label(), nonempty(second.get_weight())
+        else:
+            y, raw, w = first, second, nonempty(sample_weight)
+        value = self.metric.final(*self.metric.sums(y, raw, w, self.link))
+        return self.metric.name, value, self.metric.higher_is_better
+
+
+class _AddStartToFirstTrees:
+    """Callback: after the first iteration, add the start score to every leaf of its trees.
+
+    LightGBM keeps its own running scores (which already include the datasets' init_score),
+    so shifting the saved trees changes only what the model predicts on new data.
+    """
+
+    before_iteration = False
+    order = 0
+
+    def __init__(self, init: np.ndarray):
+        self.init = init
+
+    def __call__(self, env):
+        if env.iteration != env.begin_iteration:
+            return
+        booster = env.model
+        trees = booster.dump_model(num_iteration=1)["tree_info"]
+        for tree, start in zip(trees[: self.init.size], self.init, strict=True):
+            for leaf in range(tree["num_leaves"]):
+                index = tree["tree_index"]
+                booster.set_leaf_output(index, leaf, booster.get_leaf_output(index, leaf) + start)
+
+
+def objective(loss) -> LightGBMObjective:
+    """The LightGBM objective for ``loss`` (a Loss or a registry name)."""
+    return LightGBMObjective(loss)
+
+
+def metric(metric_or_loss, loss=None) -> LightGBMMetric:
+    """The LightGBM custom metric for a Metric, a Loss or a name; ``loss`` supplies the link
+    for a plain metric (see ``boostloss.xgboost.metric``)."""
+    return LightGBMMetric(metric_or_loss, loss)
+
+
+def _labels(dataset):
+    """Labels and weights of a Dataset, constructed or not (a file-backed one is constructed)."""
+    if dataset.label is None:
+        dataset.construct()
+    return dataset.get_label(), nonempty(dataset.weight)
+
+
+def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feval=None,
+          init_model=None, callbacks=None, **kwargs):
+    """``lgb.train`` with ``loss`` as objective and metric, started from ``loss.init_score``.
+
+    Labels and weights of every dataset are validated first. With ``init_model`` training
+    continues from that model's scores instead. Other keyword arguments go to ``lgb.train``.
+    Returns the Booster, whose own predictions include the start score.
+    """
+    lgb = _lgb()
+    loss = get_loss(loss)
+    params = {**params, "objective": objective(loss)}
+    params.setdefault("metric", "None")
+    valid_sets = list(valid_sets or [])
+    callbacks = list(callbacks or [])
+    labels, weights = _labels(train_set)
+    init = start_scores(loss, labels, weights, params.get("num_class"))
+    if loss.is_multiclass:
+        params.setdefault("num_class", init.size)
+    for dataset in [train_set, *valid_sets]:
+        y, w = _labels(dataset) if dataset is not train_set else (labels, weights)
+        loss.validate(y, w)
+        if init_model is None:
+            dataset.set_init_score(per_row(init, len(y)))
+    if init_model is None:
+        callbacks.append(_AddStartToFirstTrees(init))
+    return lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets,
+                     feval=feval or metric(loss), init_model=init_model, callbacks=callbacks, **kwargs)
+
+
+def predict(model, data, loss, **kwargs) -> np.ndarray:
+    """Predictions in the target's units: ``loss.inverse_link`` of the raw scores.
+
+    ``model`` is a Booster or a LightGBM scikit-learn estimator (both predict with their best
+    iteration after early stopping). The start score is part of a model from ``train``.
+    """
+    raw = model.predict(data, raw_score=True, **kwargs)
+    return get_loss(loss).inverse_link(raw)

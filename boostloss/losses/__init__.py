@@ -1,0 +1,28 @@
+"""The math: one small class per loss, grouped by family. Knows nothing of the boosters."""
+
+from .base import Interval, Link, Loss, weighted_quantile
+from .binary import Exponential, Focal, Logistic, SymmetricCrossEntropy
+from .multiclass import MulticlassFocal, SoftmaxCrossEntropy, class_balanced_weights
+from .regression import (
+    MAPE,
+    AbsoluteError,
+    Expectile,
+    Fair,
+    Gamma,
+    Huber,
+    LogCosh,
+    Poisson,
+    PseudoHuber,
+    Quantile,
+    SquaredError,
+    SquaredLogError,
+    Tweedie,
+)
+
+__all__ = [
+    "Interval", "Link", "Loss", "weighted_quantile",
+    "SquaredError", "AbsoluteError", "Huber", "PseudoHuber", "LogCosh", "Quantile", "Expectile",
+    "Fair", "MAPE", "SquaredLogError", "Poisson", "Gamma", "Tweedie",
+    "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy",
+    "SoftmaxCrossEntropy", "MulticlassFocal", "class_balanced_weights",
+]

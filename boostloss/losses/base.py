@@ -1,0 +1,391 @@
+"""The Loss model: parameters, links, target domains, Hessian policies, input checks.
+
+A loss maps a target ``y`` and a raw score ``raw`` (the booster's margin) to a per-row
+value. Subclasses implement four small pieces:
+
+* ``_loss(y, raw)``            per-row loss values;
+* ``_derivatives(y, raw)``     exact first and second derivatives with respect to ``raw``;
+* ``_policy_hessian(...)``     the Hessian handed to boosters (defaults to the exact one);
+* ``_closed_form_init(y, w)``  the optimal constant raw score, if a closed form exists.
+
+Everything else (conversion, shape checks, weights, validation, the numerical
+``init_score`` fallback, scikit-learn style parameters) lives here, once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special
+
+# exp() of anything above this overflows float64; log-link losses clip their exponents here.
+MAX_EXP = 700.0
+
+
+# --------------------------------------------------------------------------- parameters
+class Parametrized:
+    """scikit-learn style parameters: ``get_params``/``set_params``, equality, repr, pickle.
+
+    Parameters are the keyword arguments of ``__init__``, stored under the same names.
+    Subclasses validate them in ``_check_params`` (called by ``__init__`` and ``set_params``).
+    """
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; it has {valid}")
+            setattr(self, key, value)
+        self._check_params()
+        return self
+
+    def _check_params(self) -> None:
+        pass
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        return _freeze(self.get_params()) == _freeze(other.get_params())
+
+    def __hash__(self):
+        return hash((type(self).__name__, _freeze(self.get_params())))
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(_freeze(v) for v in np.asarray(value).tolist())
+    return value
+
+
+def check_positive(owner, name: str, value, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float, or raise ValueError naming ``owner`` and the parameter."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{owner}: {name} must be finite and {bound}, got {value!r}")
+    return number
+
+
+def check_open_interval(owner, name: str, value, low: float, high: float) -> float:
+    """Return ``value`` as a float if ``low < value < high``, else raise ValueError."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {name} must be a number, got {value!r}") from None
+    if not low < number < high:
+        raise ValueError(f"{owner}: {name} must lie strictly between {low} and {high}, got {value!r}")
+    return number
+
+
+# --------------------------------------------------------------------------- links
+class Link:
+    """An invertible map between the prediction (target units) and the raw score."""
+
+    name = "identity"
+
+    def inverse(self, raw):
+        return np.asarray(raw, dtype=np.float64)
+
+    def __call__(self, prediction):
+        return np.asarray(prediction, dtype=np.float64)
+
+    def __repr__(self):
+        return f"{self.name} link"
+
+    def __reduce__(self):
+        return (type(self), ())
+
+
+class IdentityLink(Link):
+    """raw = prediction."""
+
+
+class LogLink(Link):
+    """raw = log(prediction); the inverse clips raw to +-MAX_EXP so it stays finite."""
+
+    name = "log"
+
+    def inverse(self, raw):
+        return np.exp(np.clip(np.asarray(raw, dtype=np.float64), -MAX_EXP, MAX_EXP))
+
+    def __call__(self, prediction):
+        with np.errstate(divide="ignore"):
+            return np.log(np.asarray(prediction, dtype=np.float64))
+
+
+class LogitLink(Link):
+    """raw = log(p / (1 - p)); the inverse is the stable sigmoid ``scipy.special.expit``."""
+
+    name = "logit"
+
+    def inverse(self, raw):
+        return special.expit(np.asarray(raw, dtype=np.float64))
+
+    def __call__(self, prediction):
+        return special.logit(np.asarray(prediction, dtype=np.float64))
+
+
+class SoftmaxLink(Link):
+    """raw[:, k] = log(p[:, k]) up to a per-row constant; the inverse is the softmax."""
+
+    name = "softmax"
+
+    def inverse(self, raw):
+        return special.softmax(np.asarray(raw, dtype=np.float64), axis=-1)
+
+    def __call__(self, prediction):
+        with np.errstate(divide="ignore"):
+            logp = np.log(np.asarray(prediction, dtype=np.float64))
+        return logp - logp.mean(axis=-1, keepdims=True)
+
+
+# --------------------------------------------------------------------------- target domains
+@dataclass(frozen=True)
+class Interval:
+    """The set of valid targets, with a phrase used in error messages."""
+
+    low: float = -np.inf
+    high: float = np.inf
+    low_inclusive: bool = False
+    high_inclusive: bool = False
+
+    def contains(self, y: np.ndarray) -> np.ndarray:
+        low = y >= self.low if self.low_inclusive else y > self.low
+        high = y <= self.high if self.high_inclusive else y < self.high
+        return low & high
+
+    def describe(self) -> str:
+        left = "[" if self.low_inclusive else "("
+        right = "]" if self.high_inclusive else ")"
+        return f"{left}{self.low:g}, {self.high:g}{right}"
+
+
+REAL = Interval()
+NON_NEGATIVE = Interval(0.0, np.inf, True, False)
+POSITIVE = Interval(0.0, np.inf, False, False)
+
+
+# --------------------------------------------------------------------------- input checks
+def as_float_array(values, owner, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{owner}: {what} must be numeric ({err})") from None
+    return array
+
+
+def check_finite(values: np.ndarray, owner, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        count = int(np.count_nonzero(bad))
+        raise ValueError(f"{owner}: {count} of {values.size} {what} are NaN or infinite")
+
+
+def check_sample_weight(sample_weight, n: int, owner) -> np.ndarray | None:
+    """Validate weights: shape (n,), finite, non-negative, positive sum. None stays None."""
+    if sample_weight is None:
+        return None
+    w = as_float_array(sample_weight, owner, "sample weights")
+    if w.size == 0:
+        return None
+    if w.shape != (n,):
+        raise ValueError(f"{owner}: sample_weight has shape {w.shape}, expected ({n},) to match the targets")
+    check_finite(w, owner, "sample weights")
+    negative = int(np.count_nonzero(w < 0))
+    if negative:
+        raise ValueError(f"{owner}: {negative} of {n} sample weights are negative")
+    if not w.sum() > 0:
+        raise ValueError(f"{owner}: sample weights sum to zero")
+    return w
+
+
+def weighted_quantile(values: np.ndarray, quantile: float, sample_weight=None) -> float:
+    """The weighted ``quantile`` of ``values``: the minimiser of the weighted pinball loss.
+
+    Takes the smallest value whose cumulative weight reaches ``quantile`` of the total,
+    averaging with the next value when the cumulative weight hits the quantile exactly
+    (so the unweighted median of an even sample is the midpoint).
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    w = np.ones_like(values) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    keep = w > 0
+    values, w = values[keep], w[keep]
+    order = np.argsort(values, kind="stable")
+    values, cum = values[order], np.cumsum(w[order])
+    target = quantile * cum[-1]
+    i = int(np.searchsorted(cum, target, side="left"))
+    i = min(i, values.size - 1)
+    if math.isclose(cum[i], target, rel_tol=1e-12) and i + 1 < values.size:
+        return float(0.5 * (values[i] + values[i + 1]))
+    return float(values[i])
+
+
+def weighted_mean(values: np.ndarray, sample_weight=None) -> float:
+    return float(np.average(values, weights=sample_weight))
+
+
+# --------------------------------------------------------------------------- the Loss
+class Loss(Parametrized):
+    """Base class of every loss. See the module docstring for what subclasses provide.
+
+    Class attributes: ``name`` (registry name), ``link``, ``domain`` (valid targets),
+    ``hessian_policies`` (accepted values of the ``hessian`` parameter, the first being the
+    default) and ``is_multiclass``.
+    """
+
+    name: str = ""
+    link: Link = IdentityLink()
+    domain: Interval = REAL
+    hessian_policies: tuple[str, ...] = ("exact",)
+    is_multiclass = False
+
+    # ---- public API -------------------------------------------------------------
+    def loss(self, y, raw) -> np.ndarray:
+        """Per-row loss values (unweighted)."""
+        y, raw = self._check_shapes(y, raw)
+        return self._loss(y, raw)
+
+    def grad_hess(self, y, raw, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row gradient and Hessian w.r.t. ``raw`` as boosters use them.
+
+        The gradient is exact; the Hessian follows the loss's Hessian policy (see
+        ``exact_grad_hess`` for the exact pair). Both are multiplied by ``sample_weight``.
+        """
+        y, raw = self._check_shapes(y, raw)
+        grad, hess = self._derivatives(y, raw)
+        hess = self._policy_hessian(y, raw, grad, hess)
+        if sample_weight is not None:
+            w = check_sample_weight(sample_weight, y.shape[0], self)
+            if w is not None:
+                w = w[:, None] if grad.ndim == 2 else w
+                grad, hess = grad * w, hess * w
+        return grad, hess
+
+    def exact_grad_hess(self, y, raw) -> tuple[np.ndarray, np.ndarray]:
+        """Exact per-row first and second derivatives w.r.t. ``raw`` (no Hessian policy)."""
+        y, raw = self._check_shapes(y, raw)
+        return self._derivatives(y, raw)
+
+    def inverse_link(self, raw) -> np.ndarray:
+        """Predictions in the target's units (probabilities for classifiers)."""
+        return self.link.inverse(raw)
+
+    def validate(self, y, sample_weight=None) -> np.ndarray:
+        """Return ``y`` as float64 after checking it is finite and inside the loss's domain.
+
+        Raises ValueError naming the loss, the problem and how many rows are affected.
+        Also validates ``sample_weight`` when given.
+        """
+        y = as_float_array(y, self, "targets")
+        if y.ndim != 1:
+            y = y.ravel() if y.ndim == 2 and 1 in y.shape else y
+        if y.ndim != 1:
+            raise ValueError(f"{self}: targets must be one-dimensional, got shape {y.shape}")
+        if y.size == 0:
+            raise ValueError(f"{self}: no targets given")
+        check_finite(y, self, "targets")
+        self._check_domain(y)
+        check_sample_weight(sample_weight, y.size, self)
+        return y
+
+    def init_score(self, y, sample_weight=None):
+        """The constant raw score minimising the weighted mean loss over ``y``."""
+        y = self.validate(y, sample_weight)
+        w = check_sample_weight(sample_weight, y.size, self)
+        closed = self._closed_form_init(y, w)
+        if closed is not None:
+            return closed
+        return self._numerical_init(y, w)
+
+    # ---- pieces for subclasses -----------------------------------------------------
+    def _loss(self, y, raw):
+        raise NotImplementedError
+
+    def _derivatives(self, y, raw):
+        raise NotImplementedError
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        return hess
+
+    def _closed_form_init(self, y, w):
+        return None
+
+    def _check_domain(self, y: np.ndarray) -> None:
+        outside = ~self.domain.contains(y)
+        if outside.any():
+            count = int(np.count_nonzero(outside))
+            raise ValueError(
+                f"{self}: {count} of {y.size} targets lie outside the loss's domain "
+                f"{self.domain.describe()}"
+            )
+
+    def _check_params(self) -> None:
+        policy = getattr(self, "hessian", None)
+        if policy is not None and policy not in self.hessian_policies:
+            raise ValueError(f"{type(self).__name__}: hessian must be one of {self.hessian_policies}, got {policy!r}")
+
+    def _check_shapes(self, y, raw):
+        y = as_float_array(y, self, "targets").reshape(-1)
+        raw = as_float_array(raw, self, "raw scores")
+        if raw.ndim == 2 and raw.shape[1] == 1:
+            raw = raw[:, 0]
+        if raw.ndim != 1 or raw.shape[0] != y.shape[0]:
+            raise ValueError(f"{self}: raw scores have shape {raw.shape}, expected ({y.shape[0]},) like the targets")
+        return y, raw
+
+    def _numerical_init(self, y, w):
+        """Root of the weighted mean gradient: bracket from a link-space guess, then brentq."""
+        guess = self._init_guess(y, w)
+
+        def mean_grad(c):
+            return weighted_mean(self._derivatives(y, np.full_like(y, c))[0], w)
+
+        return bracketed_root(mean_grad, guess, self._init_step(y, w))
+
+    def _init_guess(self, y, w) -> float:
+        return weighted_quantile(y, 0.5, w)
+
+    def _init_step(self, y, w) -> float:
+        return max(weighted_mean(np.abs(y - weighted_quantile(y, 0.5, w)), w), 1e-3)
+
+
+def bracketed_root(func, guess: float, step: float) -> float:
+    """Root of a non-decreasing ``func`` near ``guess``: expand a bracket, then brentq."""
+    f0 = func(guess)
+    if f0 == 0:
+        return float(guess)
+    direction = -1.0 if f0 > 0 else 1.0
+    low = high = guess
+    for _ in range(200):
+        nxt = high + direction * step if direction > 0 else low + direction * step
+        f = func(nxt)
+        if direction > 0:
+            low, high = high, nxt
+        else:
+            low, high = nxt, low
+        if np.sign(f) != np.sign(f0):
+            break
+        step *= 2.0
+    else:
+        raise RuntimeError("init_score: could not bracket the optimum")
+    return float(optimize.brentq(func, low, high, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))

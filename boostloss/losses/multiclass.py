@@ -1,0 +1,249 @@
+"""Multiclass losses: integer labels ``0..k-1``, raw scores of shape ``(n, k)``, softmax link.
+
+``p = softmax(raw)``; ``p_y`` is the probability of the true class, ``q = 1 - p_y`` (summed from
+the other classes' probabilities so it keeps full precision when ``p_y`` is near 1). Gradients
+are ``(n, k)``; the Hessian is the diagonal of the per-row Hessian, also ``(n, k)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+from scipy.special import log_softmax, softmax
+
+from .base import (
+    Loss,
+    SoftmaxLink,
+    as_float_array,
+    check_finite,
+    check_positive,
+    check_sample_weight,
+)
+
+
+class MulticlassLoss(Loss):
+    """Shared pieces: label and shape checks, per-class weights, the softmax quantities."""
+
+    link = SoftmaxLink()
+    is_multiclass = True
+
+    def _class_weight_vector(self, weights, k: int, what: str) -> np.ndarray:
+        """Turn None, a sequence of k floats or a dict {class: weight} into a (k,) vector."""
+        if weights is None:
+            return np.ones(k)
+        if isinstance(weights, dict):
+            vector = np.ones(k)
+            for cls, value in weights.items():
+                if not 0 <= int(cls) < k:
+                    raise ValueError(f"{self}: {what} names class {cls!r}, but there are {k} classes")
+                vector[int(cls)] = value
+        else:
+            vector = as_float_array(weights, self, what)
+            if vector.shape != (k,):
+                raise ValueError(f"{self}: {what} has {vector.size} entries for {k} classes")
+        check_finite(vector, self, what)
+        if (vector < 0).any():
+            raise ValueError(f"{self}: {what} must be non-negative")
+        return vector
+
+    def _declared_classes(self) -> int | None:
+        for value in self.get_params().values():
+            if value is not None and not isinstance(value, (dict, str)) and np.ndim(value) == 1:
+                return len(value)
+        return None
+
+    def _check_params(self):
+        for name, value in self.get_params().items():
+            if isinstance(value, dict):
+                for cls, weight in value.items():
+                    check_positive(type(self).__name__, f"{name}[{cls!r}]", weight, allow_zero=True)
+            elif value is not None and not isinstance(value, str) and np.ndim(value) == 1:
+                for i, weight in enumerate(value):
+                    check_positive(type(self).__name__, f"{name}[{i}]", weight, allow_zero=True)
+        super()._check_params()
+
+    def _check_domain(self, y):
+        bad = (y < 0) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(
+                f"{self}: labels must be integer classes 0..k-1; {int(bad.sum())} of {y.size} rows are not"
+            )
+
+    def _check_shapes(self, y, raw):
+        y = as_float_array(y, self, "labels").reshape(-1)
+        raw = as_float_array(raw, self, "raw scores")
+        if raw.ndim != 2 or raw.shape[0] != y.shape[0]:
+            raise ValueError(f"{self}: raw scores have shape {raw.shape}, expected ({y.shape[0]}, n_classes)")
+        k = raw.shape[1]
+        outside = (y < 0) | (y >= k)
+        if outside.any():
+            raise ValueError(f"{self}: {int(outside.sum())} of {y.size} labels are not classes 0..{k - 1}")
+        return y.astype(np.intp), raw
+
+    @staticmethod
+    def _softmax_terms(y, raw):
+        """Return (p, p_y, q, log p_y) with q = 1 - p_y computed from the other classes."""
+        p = softmax(raw, axis=1)
+        rows = np.arange(y.size)
+        p_y = p[rows, y]
+        others = p.copy()
+        others[rows, y] = 0.0
+        q = others.sum(axis=1)
+        log_py = log_softmax(raw, axis=1)[rows, y]
+        return p, p_y, q, log_py
+
+    def init_score(self, y, sample_weight=None, n_classes=None):
+        """The constant ``(k,)`` raw score minimising the weighted mean loss (centred to sum 0).
+
+        ``k`` is ``n_classes`` if given, else the length of a per-class parameter, else
+        ``max(y) + 1``.
+        """
+        y = self.validate(y, sample_weight)
+        w = check_sample_weight(sample_weight, y.size, self)
+        k = n_classes or self._declared_classes() or int(y.max()) + 1
+        if y.max() >= k:
+            raise ValueError(f"{self}: labels go up to {int(y.max())} but there are {k} classes")
+        return self._init_for(y.astype(np.intp), w, k)
+
+    def _init_for(self, y, w, k):
+        raise NotImplementedError
+
+
+class SoftmaxCrossEntropy(MulticlassLoss):
+    """Softmax cross-entropy with per-class weights and label smoothing.
+
+    With ``t = (1 - eps) onehot(y) + eps / k`` and the row's class weight ``c = class_weight[y]``:
+    ``L = c (logsumexp(raw) - sum_j t_j raw_j)``, ``g = c (p - t)``, ``h = c p (1 - p)``
+    (the exact diagonal). XGBoost's ``multi:softprob`` uses ``2 p (1 - p)`` and LightGBM's
+    ``multiclass`` ``k/(k-1) p (1 - p)``; CatBoost's ``MultiClass`` uses the full Hessian.
+    ``class_weight``: None, a sequence of k weights, or a dict {class index: weight}.
+    Optimal constant: ``log`` of the weighted, smoothed class frequencies.
+    """
+
+    name = "softmax_cross_entropy"
+
+    def __init__(self, class_weight=None, label_smoothing=0.0):
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+        self._check_params()
+
+    def _check_params(self):
+        eps = float(self.label_smoothing)
+        if not 0.0 <= eps < 1.0:
+            raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        super()._check_params()
+
+    def _targets(self, y, k):
+        eps = float(self.label_smoothing)
+        t = np.full((y.size, k), eps / k)
+        t[np.arange(y.size), y] += 1.0 - eps
+        return t
+
+    def _loss(self, y, raw):
+        k = raw.shape[1]
+        c = self._class_weight_vector(self.class_weight, k, "class_weight")[y]
+        return -c * np.sum(self._targets(y, k) * log_softmax(raw, axis=1), axis=1)
+
+    def _derivatives(self, y, raw):
+        k = raw.shape[1]
+        c = self._class_weight_vector(self.class_weight, k, "class_weight")[y][:, None]
+        p = softmax(raw, axis=1)
+        return c * (p - self._targets(y, k)), c * p * (1.0 - p)
+
+    def _init_for(self, y, w, k):
+        c = self._class_weight_vector(self.class_weight, k, "class_weight")[y]
+        rw = c if w is None else c * w
+        freq = (rw[:, None] * self._targets(y, k)).sum(axis=0) / rw.sum()
+        logp = np.log(np.maximum(freq, 1e-12 * freq.max()))
+        return logp - logp.mean()
+
+
+class MulticlassFocal(MulticlassLoss):
+    """Multiclass focal loss ``L = -alpha_y q^gamma log p_y`` (Lin et al. 2017, softmax form).
+
+    With ``u_j = 1{j = y} - p_j`` and ``F = q^gamma - gamma p_y q^(gamma-1) log p_y``:
+    ``g_j = -alpha_y u_j F`` and the exact diagonal
+    ``h_jj = alpha_y (p_j (1 - p_j) F - u_j^2 p_y F'(p_y))`` where
+    ``q^2 F' = -2 gamma q^(gamma+1) - gamma q^(gamma+1) log p_y + gamma (gamma-1) p_y q^gamma log p_y``
+    (computed in that form so nothing divides by ``q``). ``h`` turns negative on hard rows.
+    Hessian policy ``floor`` (default): ``max(h, alpha_y F p_j (1 - p_j))``, the softmax
+    curvature re-weighted by the focal factor; or ``exact``. ``alpha``: None (all 1) or a
+    per-class sequence / dict. Optimal constant: solved numerically (L-BFGS).
+    """
+
+    name = "multiclass_focal"
+    hessian_policies = ("floor", "exact")
+
+    def __init__(self, gamma=2.0, alpha=None, hessian="floor"):
+        self.gamma = gamma
+        self.alpha = alpha
+        self.hessian = hessian
+        self._check_params()
+
+    def _check_params(self):
+        check_positive(type(self).__name__, "gamma", self.gamma, allow_zero=True)
+        super()._check_params()
+
+    def _focal_terms(self, y, raw):
+        gam = float(self.gamma)
+        alpha = self._class_weight_vector(self.alpha, raw.shape[1], "alpha")[y]
+        p, p_y, q, log_py = self._softmax_terms(y, raw)
+        qg = q**gam
+        # q^(gamma-1) log p_y = q^gamma (log p_y / q); log p_y / q -> -1 as q -> 0
+        ratio = np.where(q > 0, log_py / np.where(q > 0, q, 1.0), -1.0)
+        F = qg * (1.0 - gam * p_y * ratio)
+        return gam, alpha, p, p_y, q, log_py, qg, F
+
+    def _loss(self, y, raw):
+        _, alpha, _, _, _, log_py, qg, _ = self._focal_terms(y, raw)
+        return -alpha * qg * log_py
+
+    def _derivatives(self, y, raw):
+        gam, alpha, p, p_y, q, log_py, qg, F = self._focal_terms(y, raw)
+        rows = np.arange(y.size)
+        u = -p
+        u[rows, y] += 1.0
+        grad = -alpha[:, None] * u * F[:, None]
+        q2_dF = -2 * gam * qg * q - gam * qg * q * log_py + gam * (gam - 1) * p_y * qg * log_py
+        u_over_q = np.where(q[:, None] > 0, u / np.where(q > 0, q, 1.0)[:, None], 0.0)
+        u_over_q[rows, y] = 1.0
+        hess = alpha[:, None] * (p * (1 - p) * F[:, None] - u_over_q**2 * (p_y * q2_dF)[:, None])
+        return grad, hess
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "floor":
+            _, alpha, p, _, _, _, _, F = self._focal_terms(y, raw)
+            return np.maximum(hess, (alpha * F)[:, None] * p * (1 - p))
+        return hess
+
+    def _init_for(self, y, w, k):
+        start = SoftmaxCrossEntropy(class_weight=self.alpha)._init_for(y, w, k)
+        weights = np.ones(y.size) if w is None else w
+
+        def objective(free):
+            raw = np.broadcast_to(np.append(free, 0.0), (y.size, k))
+            loss = np.average(self._loss(y, raw), weights=weights)
+            grad = np.average(self._derivatives(y, raw)[0], axis=0, weights=weights)
+            return loss, grad[:-1]  # raw[k-1] is pinned at 0
+
+        result = optimize.minimize(objective, start[:-1] - start[-1], jac=True, method="L-BFGS-B",
+                                   options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 1000})
+        raw = np.append(result.x, 0.0)
+        return raw - raw.mean()
+
+
+def class_balanced_weights(y, beta=0.999) -> dict:
+    """Per-class weights by the effective number of samples (Cui et al. 2019).
+
+    ``weight_c = (1 - beta) / (1 - beta^n_c)`` for a class with ``n_c`` rows, normalised so the
+    weights sum to the number of classes. ``beta = 0`` gives equal weights; ``beta -> 1``
+    approaches inverse class frequency. Returns ``{label: weight}`` for the labels in ``y``
+    (any label type), usable as a ``class_weight`` dict or to build sample weights.
+    """
+    beta = float(beta)
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"class_balanced_weights: beta must be in [0, 1), got {beta!r}")
+    labels, counts = np.unique(np.asarray(y), return_counts=True)
+    raw = (1.0 - beta) / (1.0 - np.power(beta, counts)) if beta > 0 else np.ones(len(counts))
+    weights = raw * len(counts) / raw.sum()
+    return {label: float(w) for label, w in zip(labels.tolist(), weights, strict=True)}

@@ -1,0 +1,514 @@
+"""Regression losses. ``r = raw - y`` throughout (so the gradient has the sign of ``r``).
+
+Hessian policies used here (the ``hessian`` parameter; the first listed is the default):
+
+* ``"exact"``: the true second derivative.
+* ``"secant"``: the curvature of the quadratic through the origin that touches the loss at
+  ``r``, i.e. ``grad / r`` (Huber, pseudo-Huber, log-cosh, Fair). For an even loss whose
+  ``grad / r`` decreases in ``|r|`` this quadratic majorises the loss (half-quadratic / IRLS
+  weights), so a Newton step never overshoots the residual, and it never vanishes in the tails.
+  For the piecewise-linear losses (absolute, quantile, MAPE) it is the Hunter-Lange majoriser
+  ``1 / (2 max(|r|, eps))`` (times the loss's slope scale), with ``eps`` a tenth of the mean
+  absolute residual of the batch so rows fitted exactly do not freeze their leaves.
+* ``"unit"``: a constant Hessian (the loss's slope scale), the boosters' own convention for
+  L1-type losses before their leaf refit.
+* ``"gauss_newton"``: the Gauss-Newton curvature of a squared error in a transformed space.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import (
+    MAX_EXP,
+    NON_NEGATIVE,
+    POSITIVE,
+    Interval,
+    LogLink,
+    Loss,
+    check_open_interval,
+    check_positive,
+    weighted_mean,
+    weighted_quantile,
+)
+
+SECANT_FLOOR = 0.1  # eps = SECANT_FLOOR * mean |r| for the piecewise-linear losses
+
+
+def _secant_l1(r: np.ndarray, scale) -> np.ndarray:
+    """Majorising curvature of ``scale * |r|``: ``scale / max(|r|, eps)``."""
+    a = np.abs(r)
+    eps = max(SECANT_FLOOR * float(a.mean()) if a.size else 0.0, 1e-12)
+    return scale / np.maximum(a, eps)
+
+
+def _sign(r):
+    return np.sign(r)
+
+
+class SquaredError(Loss):
+    """Squared error ``L = r^2 / 2``; ``g = r``, ``h = 1``. Optimal constant: the weighted mean.
+
+    Identical to XGBoost ``reg:squarederror``, LightGBM ``regression`` and CatBoost ``RMSE``.
+    """
+
+    name = "squared_error"
+
+    def __init__(self):
+        self._check_params()
+
+    def _loss(self, y, raw):
+        return 0.5 * (raw - y) ** 2
+
+    def _derivatives(self, y, raw):
+        return raw - y, np.ones_like(raw)
+
+    def _closed_form_init(self, y, w):
+        return weighted_mean(y, w)
+
+
+class AbsoluteError(Loss):
+    """Absolute error ``L = |r|``; ``g = sign(r)``, exact ``h = 0``.
+
+    Hessian policy ``secant`` (default): ``1 / max(|r|, eps)``; ``unit``: ``h = 1``.
+    Optimal constant: the weighted median.
+    """
+
+    name = "absolute_error"
+    hessian_policies = ("secant", "unit", "exact")
+
+    def __init__(self, hessian="secant"):
+        self.hessian = hessian
+        self._check_params()
+
+    def _loss(self, y, raw):
+        return np.abs(raw - y)
+
+    def _derivatives(self, y, raw):
+        return _sign(raw - y), np.zeros_like(raw)
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "secant":
+            return _secant_l1(raw - y, 1.0)
+        if self.hessian == "unit":
+            return np.ones_like(raw)
+        return hess
+
+    def _closed_form_init(self, y, w):
+        return weighted_quantile(y, 0.5, w)
+
+
+class Huber(Loss):
+    """Huber loss: ``r^2/2`` for ``|r| <= delta``, else ``delta (|r| - delta/2)``.
+
+    ``g = clip(r, -delta, delta)``; exact ``h = 1{|r| <= delta}`` (zero in the tails).
+    Hessian policy ``secant`` (default): ``min(1, delta/|r|)``; ``unit``: ``h = 1`` (what
+    LightGBM's built-in ``huber`` uses); ``exact``. Use for regression with outliers where
+    ``delta`` is the residual size beyond which errors count linearly. No closed-form
+    optimal constant (solved numerically).
+    """
+
+    name = "huber"
+    hessian_policies = ("secant", "unit", "exact")
+
+    def __init__(self, delta=1.0, hessian="secant"):
+        self.delta = delta
+        self.hessian = hessian
+        self._check_params()
+
+    def _check_params(self):
+        check_positive(type(self).__name__, "delta", self.delta)
+        super()._check_params()
+
+    def _loss(self, y, raw):
+        d = float(self.delta)
+        a = np.abs(raw - y)
+        return np.where(a <= d, 0.5 * a * a, d * (a - 0.5 * d))
+
+    def _derivatives(self, y, raw):
+        d = float(self.delta)
+        r = raw - y
+        return np.clip(r, -d, d), (np.abs(r) <= d).astype(np.float64)
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "secant":
+            a = np.abs(raw - y)
+            return np.minimum(1.0, float(self.delta) / np.maximum(a, np.finfo(float).tiny))
+        if self.hessian == "unit":
+            return np.ones_like(raw)
+        return hess
+
+
+class PseudoHuber(Loss):
+    """Pseudo-Huber loss ``L = delta^2 (sqrt(1 + (r/delta)^2) - 1)``.
+
+    With ``t = r/delta`` and ``s = sqrt(1 + t^2)``: ``g = r / s``, exact ``h = s^-3`` (vanishes
+    like ``|r|^-3``). Hessian policy ``secant`` (default): ``1 / s``; ``exact`` is XGBoost's
+    ``reg:pseudohubererror`` (``huber_slope = delta``). Numerically: ``s`` via ``hypot``, and
+    ``s - 1 = t^2 / (s + 1)`` so small residuals keep full precision.
+    """
+
+    name = "pseudo_huber"
+    hessian_policies = ("secant", "exact")
+
+    def __init__(self, delta=1.0, hessian="secant"):
+        self.delta = delta
+        self.hessian = hessian
+        self._check_params()
+
+    def _check_params(self):
+        check_positive(type(self).__name__, "delta", self.delta)
+        super()._check_params()
+
+    def _loss(self, y, raw):
+        d = float(self.delta)
+        t = (raw - y) / d
+        s = np.hypot(1.0, t)
+        # d^2 t^2 / (s + 1), written to avoid overflowing t^2
+        return d * d * np.abs(t) * (np.abs(t) / (s + 1.0))
+
+    def _derivatives(self, y, raw):
+        d = float(self.delta)
+        r = raw - y
+        s = np.hypot(1.0, r / d)
+        return r / s, 1.0 / (s * s * s)
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "secant":
+            return 1.0 / np.hypot(1.0, (raw - y) / float(self.delta))
+        return hess
+
+
+class LogCosh(Loss):
+    """Log-cosh loss ``L = log(cosh(r))``; ``g = tanh(r)``, exact ``h = sech(r)^2``.
+
+    Computed as ``log1p(2 sinh(r/2)^2)`` for ``|r| < 1`` and ``|r| + log1p(exp(-2|r|)) - log 2``
+    beyond, so it neither overflows (``cosh`` does past |r| ~ 710) nor loses precision near 0.
+    The exact Hessian underflows to 0 past |r| ~ 355; Hessian policy ``secant`` (default):
+    ``tanh(r) / r`` (-> 1 at r = 0), decaying like ``1/|r|``; or ``exact``.
+    Behaves like squared error for small residuals and absolute error for large ones.
+    """
+
+    name = "log_cosh"
+    hessian_policies = ("secant", "exact")
+
+    def __init__(self, hessian="secant"):
+        self.hessian = hessian
+        self._check_params()
+
+    def _loss(self, y, raw):
+        r = raw - y
+        a = np.abs(r)
+        small = a < 1.0
+        with np.errstate(over="ignore"):
+            near = np.log1p(2.0 * np.sinh(0.5 * np.where(small, a, 0.0)) ** 2)
+        far = a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+        return np.where(small, near, far)
+
+    def _derivatives(self, y, raw):
+        r = raw - y
+        a = np.abs(r)
+        # sech^2 = 4 e^{-2a} / (1 + e^{-2a})^2, finite for every a
+        e = np.exp(-2.0 * a)
+        return np.tanh(r), 4.0 * e / (1.0 + e) ** 2
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "secant":
+            r = raw - y
+            tiny = np.abs(r) < 1e-4
+            safe = np.where(tiny, 1.0, r)
+            return np.where(tiny, 1.0 - r * r / 3.0, grad / safe)
+        return hess
+
+
+class Quantile(Loss):
+    """Quantile (pinball) loss ``L = max(alpha (y - raw), (1 - alpha)(raw - y))``.
+
+    ``g = 1 - alpha`` if ``raw >= y`` else ``-alpha``; exact ``h = 0``. Hessian policy
+    ``secant`` (default): Hunter-Lange majoriser ``1 / (2 max(|r|, eps))``; ``unit``: ``h = 1``.
+    Optimal constant: the weighted ``alpha``-quantile of ``y``.
+    """
+
+    name = "quantile"
+    hessian_policies = ("secant", "unit", "exact")
+
+    def __init__(self, alpha=0.5, hessian="secant"):
+        self.alpha = alpha
+        self.hessian = hessian
+        self._check_params()
+
+    def _check_params(self):
+        check_open_interval(type(self).__name__, "alpha", self.alpha, 0.0, 1.0)
+        super()._check_params()
+
+    def _loss(self, y, raw):
+        a = float(self.alpha)
+        r = y - raw
+        return np.maximum(a * r, (a - 1.0) * r)
+
+    def _derivatives(self, y, raw):
+        a = float(self.alpha)
+        return np.where(raw >= y, 1.0 - a, -a), np.zeros_like(raw)
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "secant":
+            return _secant_l1(raw - y, 0.5)
+        if self.hessian == "unit":
+            return np.ones_like(raw)
+        return hess
+
+    def _closed_form_init(self, y, w):
+        return weighted_quantile(y, float(self.alpha), w)
+
+
+class Expectile(Loss):
+    """Expectile loss ``L = |alpha - 1{y < raw}| (y - raw)^2`` (alpha = 0.5: half squared error).
+
+    ``g = 2 c r``, ``h = 2 c`` with ``c = alpha`` if ``raw < y`` else ``1 - alpha``: exact and
+    positive. Same formula as CatBoost's ``Expectile``. Optimal constant: the weighted
+    ``alpha``-expectile (solved numerically).
+    """
+
+    name = "expectile"
+
+    def __init__(self, alpha=0.5):
+        self.alpha = alpha
+        self._check_params()
+
+    def _check_params(self):
+        check_open_interval(type(self).__name__, "alpha", self.alpha, 0.0, 1.0)
+
+    def _weight(self, y, raw):
+        a = float(self.alpha)
+        return np.where(raw < y, a, 1.0 - a)
+
+    def _loss(self, y, raw):
+        return self._weight(y, raw) * (y - raw) ** 2
+
+    def _derivatives(self, y, raw):
+        c = 2.0 * self._weight(y, raw)
+        return c * (raw - y), c
+
+    def _init_guess(self, y, w):
+        return weighted_mean(y, w)
+
+
+class Fair(Loss):
+    """Fair loss ``L = c^2 (|r|/c - log(1 + |r|/c))``; ``g = c r / (|r| + c)``.
+
+    Exact ``h = c^2 / (|r| + c)^2`` (LightGBM's ``fair``, vanishing like ``r^-2``). Hessian
+    policy ``secant`` (default): ``c / (|r| + c)``; or ``exact``. ``t - log1p(t)`` uses its
+    series below ``t = 1e-3`` to keep precision for small residuals.
+    """
+
+    name = "fair"
+    hessian_policies = ("secant", "exact")
+
+    def __init__(self, c=1.0, hessian="secant"):
+        self.c = c
+        self.hessian = hessian
+        self._check_params()
+
+    def _check_params(self):
+        check_positive(type(self).__name__, "c", self.c)
+        super()._check_params()
+
+    def _loss(self, y, raw):
+        c = float(self.c)
+        t = np.abs(raw - y) / c
+        series = t * t * (0.5 - t * (1 / 3 - t * (0.25 - t * (0.2 - t / 6))))
+        return c * c * np.where(t < 1e-3, series, t - np.log1p(t))
+
+    def _derivatives(self, y, raw):
+        c = float(self.c)
+        r = raw - y
+        d = np.abs(r) + c
+        return c * r / d, (c / d) ** 2
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "secant":
+            return float(self.c) / (np.abs(raw - y) + float(self.c))
+        return hess
+
+
+class MAPE(Loss):
+    """Mean absolute percentage error as an objective: ``L = |r| / |y|`` (targets must be non-zero).
+
+    ``g = sign(r) / |y|``, exact ``h = 0``. Hessian policy ``secant`` (default):
+    ``1 / (|y| max(|r|, eps))``; ``unit``: ``h = 1/|y|``. Optimal constant: the weighted
+    median of ``y`` with weights ``w / |y|``.
+    """
+
+    name = "mape"
+    hessian_policies = ("secant", "unit", "exact")
+
+    def __init__(self, hessian="secant"):
+        self.hessian = hessian
+        self._check_params()
+
+    def _check_domain(self, y):
+        zero = y == 0
+        if zero.any():
+            raise ValueError(f"{self}: {int(zero.sum())} of {y.size} targets are zero; MAPE divides by |y|")
+
+    def _loss(self, y, raw):
+        return np.abs(raw - y) / np.abs(y)
+
+    def _derivatives(self, y, raw):
+        return _sign(raw - y) / np.abs(y), np.zeros_like(raw)
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "secant":
+            return _secant_l1(raw - y, 1.0) / np.abs(y)
+        if self.hessian == "unit":
+            return 1.0 / np.abs(y)
+        return hess
+
+    def _closed_form_init(self, y, w):
+        weights = 1.0 / np.abs(y) if w is None else w / np.abs(y)
+        return weighted_quantile(y, 0.5, weights)
+
+
+class SquaredLogError(Loss):
+    """Squared log error ``L = (log1p(raw) - log1p(y))^2 / 2`` for targets ``y > -1``.
+
+    With ``d = log1p(raw) - log1p(y)``: ``g = d / (1 + raw)``, exact ``h = (1 - d) / (1 + raw)^2``,
+    negative once the prediction exceeds ``e (1 + y) - 1``. Hessian policy ``gauss_newton``
+    (default): ``1 / (1 + raw)^2``, always positive; ``exact`` is XGBoost's
+    ``reg:squaredlogerror`` without its 1e-6 floor. Raw scores are clipped to
+    ``-1 + 1e-6`` as XGBoost does, since the loss is undefined below -1. Optimal constant:
+    ``expm1`` of the weighted mean of ``log1p(y)``.
+    """
+
+    name = "squared_log_error"
+    domain = Interval(-1.0, np.inf, False, False)
+    hessian_policies = ("gauss_newton", "exact")
+
+    def __init__(self, hessian="gauss_newton"):
+        self.hessian = hessian
+        self._check_params()
+
+    @staticmethod
+    def _clip(raw):
+        return np.maximum(raw, -1.0 + 1e-6)
+
+    def _loss(self, y, raw):
+        return 0.5 * (np.log1p(self._clip(raw)) - np.log1p(y)) ** 2
+
+    def _derivatives(self, y, raw):
+        p = self._clip(raw)
+        d = np.log1p(p) - np.log1p(y)
+        return d / (1.0 + p), (1.0 - d) / (1.0 + p) ** 2
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        if self.hessian == "gauss_newton":
+            return 1.0 / (1.0 + self._clip(raw)) ** 2
+        return hess
+
+    def _closed_form_init(self, y, w):
+        return float(np.expm1(weighted_mean(np.log1p(y), w)))
+
+
+def _exp(x):
+    """exp with the argument clipped to MAX_EXP, so log-link losses stay finite."""
+    return np.exp(np.minimum(x, MAX_EXP))
+
+
+class Poisson(Loss):
+    """Poisson deviance with a log link: ``L = exp(raw) - y raw + y log y - y`` (0 at a perfect fit).
+
+    ``g = exp(raw) - y``, ``h = exp(raw)``. Identical to XGBoost ``count:poisson`` with
+    ``max_delta_step=0`` and LightGBM ``poisson`` with ``poisson_max_delta_step=0``, up to the
+    constant. Targets: counts or rates ``>= 0`` (not all zero). Optimal constant: log of the
+    weighted mean.
+    """
+
+    name = "poisson"
+    link = LogLink()
+    domain = NON_NEGATIVE
+
+    def __init__(self):
+        self._check_params()
+
+    def _loss(self, y, raw):
+        from scipy.special import xlogy
+
+        return _exp(raw) - y * raw + xlogy(y, y) - y
+
+    def _derivatives(self, y, raw):
+        mu = _exp(raw)
+        return mu - y, mu
+
+    def _closed_form_init(self, y, w):
+        mean = weighted_mean(y, w)
+        if mean <= 0:
+            raise ValueError(f"{self}: all targets are zero; the log-link optimum is -infinity")
+        return float(np.log(mean))
+
+
+class Gamma(Loss):
+    """Gamma deviance with a log link: ``L = y exp(-raw) + raw - 1 - log y`` (targets ``> 0``).
+
+    ``g = 1 - y exp(-raw)``, ``h = y exp(-raw)`` (computed as ``exp(log y - raw)``). Identical to
+    XGBoost ``reg:gamma`` and LightGBM ``gamma``. Optimal constant: log of the weighted mean.
+    """
+
+    name = "gamma"
+    link = LogLink()
+    domain = POSITIVE
+
+    def __init__(self):
+        self._check_params()
+
+    def _loss(self, y, raw):
+        return _exp(np.log(y) - raw) + raw - 1.0 - np.log(y)
+
+    def _derivatives(self, y, raw):
+        ratio = _exp(np.log(y) - raw)
+        return 1.0 - ratio, ratio
+
+    def _closed_form_init(self, y, w):
+        return float(np.log(weighted_mean(y, w)))
+
+
+class Tweedie(Loss):
+    """Tweedie deviance with a log link and power ``1 < p < 2`` (targets ``>= 0``):
+
+    ``L = -y exp((1-p) raw)/(1-p) + exp((2-p) raw)/(2-p) + y^(2-p)/((1-p)(2-p))``;
+    ``g = -y exp((1-p) raw) + exp((2-p) raw)``,
+    ``h = -(1-p) y exp((1-p) raw) + (2-p) exp((2-p) raw)`` (positive). Identical to XGBoost
+    ``reg:tweedie`` and LightGBM ``tweedie``. Optimal constant: log of the weighted mean.
+    """
+
+    name = "tweedie"
+    link = LogLink()
+    domain = NON_NEGATIVE
+
+    def __init__(self, power=1.5):
+        self.power = power
+        self._check_params()
+
+    def _check_params(self):
+        check_open_interval(type(self).__name__, "power", self.power, 1.0, 2.0)
+
+    def _terms(self, y, raw):
+        p = float(self.power)
+        with np.errstate(divide="ignore"):
+            logy = np.log(y)
+        a = _exp(logy + (1.0 - p) * raw)  # y exp((1-p) raw); 0 where y = 0
+        b = _exp((2.0 - p) * raw)
+        return p, a, b
+
+    def _loss(self, y, raw):
+        p, a, b = self._terms(y, raw)
+        return -a / (1.0 - p) + b / (2.0 - p) + y ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
+
+    def _derivatives(self, y, raw):
+        p, a, b = self._terms(y, raw)
+        return b - a, (2.0 - p) * b - (1.0 - p) * a
+
+    def _closed_form_init(self, y, w):
+        mean = weighted_mean(y, w)
+        if mean <= 0:
+            raise ValueError(f"{self}: all targets are zero; the log-link optimum is -infinity")
+        return float(np.log(mean))
