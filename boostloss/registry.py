@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import inspect
 
+import numpy as np
+
 from . import losses as L
 from . import metrics as M
 
@@ -31,7 +33,7 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     """``"quantile:alpha=0.9,hessian=unit"`` -> ``("quantile", {"alpha": 0.9, "hessian": "unit"})``."""
     name, _, rest = spec.strip().partition(":")
     params = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
+    for item in filter(None, (part.strip() for part in _split_top_level(rest))):
         key, eq, value = item.partition("=")
         if not eq:
             raise ValueError(f"cannot read {item!r} in {spec!r}: parameters are written key=value")
@@ -40,6 +42,17 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         except (ValueError, SyntaxError):
             params[key.strip()] = value.strip()
     return name.strip(), params
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at the commas outside brackets, so ``class_weight=[1, 2]`` stays one item."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
 
 
 def _build(table: dict, kind: str, spec: str, params: dict):
@@ -82,6 +95,6 @@ def spec(obj) -> str:
     if isinstance(obj, M.LossMetric):
         return spec(obj.loss)
     defaults = {k: p.default for k, p in inspect.signature(type(obj)).parameters.items()}
-    changed = [f"{k}={v}"
-               for k, v in obj.get_params().items() if v != defaults.get(k)]
+    params = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in obj.get_params().items()}
+    changed = [f"{k}={v}" for k, v in params.items() if v != defaults.get(k)]
     return obj.name + (":" + ",".join(changed) if changed else "")

@@ -43,11 +43,18 @@ class Parametrized:
 
     def set_params(self, **params):
         valid = self._param_names()
-        for key, value in params.items():
+        for key in params:
             if key not in valid:
                 raise ValueError(f"{type(self).__name__} has no parameter {key!r}; it has {valid}")
+        previous = self.get_params()
+        for key, value in params.items():
             setattr(self, key, value)
-        self._check_params()
+        try:
+            self._check_params()
+        except Exception:
+            for key, value in previous.items():  # a rejected value leaves the object as it was
+                setattr(self, key, value)
+            raise
         return self
 
     def _check_params(self) -> None:

@@ -47,9 +47,15 @@ class BinaryLoss(Loss):
     def _init_step(self, y, w):
         return 1.0
 
+    def _check_both_classes(self, y, w):
+        """The optimal constant is finite only if both classes carry positive weight."""
+        positive = weighted_mean(y, w)
+        if not 0 < positive < 1:
+            raise ValueError(f"{self}: only class {int(round(positive))} has positive weight; "
+                             "the optimal log-odds is infinite")
+
     def _numerical_init(self, y, w):
-        if np.all(y == y[0]):
-            raise ValueError(f"{self}: all labels are {int(y[0])}; the optimal log-odds is infinite")
+        self._check_both_classes(y, w)
         return super()._numerical_init(y, w)
 
 
@@ -73,8 +79,8 @@ class Logistic(BinaryLoss):
     def _check_params(self):
         name = type(self).__name__
         check_positive(name, "pos_weight", self.pos_weight)
-        eps = float(self.label_smoothing)
-        if not 0.0 <= eps < 1.0:
+        eps = check_positive(name, "label_smoothing", self.label_smoothing, allow_zero=True)
+        if not eps < 1.0:
             raise ValueError(f"{name}: label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
 
     def _target(self, y):
@@ -91,11 +97,10 @@ class Logistic(BinaryLoss):
         return (1.0 - t) * pi - pw * t * one_minus, (pw * t + 1.0 - t) * pi * one_minus
 
     def _closed_form_init(self, y, w):
+        self._check_both_classes(y, w)
         t, pw = self._target(y), float(self.pos_weight)
         pos = weighted_mean(pw * t, w)
         total = weighted_mean(pw * t + 1.0 - t, w)
-        if pos <= 0 or pos >= total:
-            raise ValueError(f"{self}: all labels are {int(y[0])}; the optimal log-odds is infinite")
         return float(np.log(pos / (total - pos)))
 
 
@@ -171,9 +176,8 @@ class Exponential(BinaryLoss):
         return -s * e, e
 
     def _closed_form_init(self, y, w):
+        self._check_both_classes(y, w)
         pos, neg = weighted_mean(y, w), weighted_mean(1.0 - y, w)
-        if pos <= 0 or neg <= 0:
-            raise ValueError(f"{self}: all labels are {int(y[0])}; the optimal log-odds is infinite")
         return float(0.5 * np.log(pos / neg))
 
 

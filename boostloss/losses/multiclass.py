@@ -12,6 +12,7 @@ from scipy import optimize
 from scipy.special import log_softmax, softmax
 
 from .base import (
+    LogitLink,
     Loss,
     SoftmaxLink,
     as_float_array,
@@ -75,7 +76,7 @@ class MulticlassLoss(Loss):
         if raw.ndim != 2 or raw.shape[0] != y.shape[0]:
             raise ValueError(f"{self}: raw scores have shape {raw.shape}, expected ({y.shape[0]}, n_classes)")
         k = raw.shape[1]
-        outside = (y < 0) | (y >= k)
+        outside = ~((y >= 0) & (y < k) & (y == np.round(y)))  # also catches NaN and fractions
         if outside.any():
             raise ValueError(f"{self}: {int(outside.sum())} of {y.size} labels are not classes 0..{k - 1}")
         return y.astype(np.intp), raw
@@ -89,8 +90,20 @@ class MulticlassLoss(Loss):
         others = p.copy()
         others[rows, y] = 0.0
         q = others.sum(axis=1)
-        log_py = log_softmax(raw, axis=1)[rows, y]
+        # log_softmax rounds log p_y to 0 once q < eps; log1p(-q) keeps it exact for small q
+        log_py = np.where(q < 0.5, np.log1p(-np.minimum(q, 0.5)), log_softmax(raw, axis=1)[rows, y])
         return p, p_y, q, log_py
+
+    @staticmethod
+    def _bernoulli_variance(p):
+        """``p (1 - p)``, with ``1 - p`` of each row's largest class summed from the other classes
+        (``1 - p`` rounds to 0 when that class's probability is near 1)."""
+        rows, top = np.arange(p.shape[0]), p.argmax(axis=1)
+        others = p.copy()
+        others[rows, top] = 0.0
+        one_minus = 1.0 - p
+        one_minus[rows, top] = others.sum(axis=1)
+        return p * one_minus
 
     def init_score(self, y, sample_weight=None, n_classes=None):
         """The constant ``(k,)`` raw score minimising the weighted mean loss (centred to sum 0).
@@ -128,8 +141,8 @@ class SoftmaxCrossEntropy(MulticlassLoss):
         self._check_params()
 
     def _check_params(self):
-        eps = float(self.label_smoothing)
-        if not 0.0 <= eps < 1.0:
+        eps = check_positive(type(self).__name__, "label_smoothing", self.label_smoothing, allow_zero=True)
+        if not eps < 1.0:
             raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
         super()._check_params()
 
@@ -142,13 +155,19 @@ class SoftmaxCrossEntropy(MulticlassLoss):
     def _loss(self, y, raw):
         k = raw.shape[1]
         c = self._class_weight_vector(self.class_weight, k, "class_weight")[y]
-        return -c * np.sum(self._targets(y, k) * log_softmax(raw, axis=1), axis=1)
+        logp = log_softmax(raw, axis=1)
+        logp[np.arange(y.size), y] = self._softmax_terms(y, raw)[3]
+        return -c * np.sum(self._targets(y, k) * logp, axis=1)
 
     def _derivatives(self, y, raw):
         k = raw.shape[1]
         c = self._class_weight_vector(self.class_weight, k, "class_weight")[y][:, None]
-        p = softmax(raw, axis=1)
-        return c * (p - self._targets(y, k)), c * p * (1.0 - p)
+        p, _, q, _ = self._softmax_terms(y, raw)
+        t = self._targets(y, k)
+        diff = p - t
+        rows = np.arange(y.size)
+        diff[rows, y] = (1.0 - t[rows, y]) - q  # p_y - t_y without rounding p_y to 1
+        return c * diff, c * self._bernoulli_variance(p)
 
     def _init_for(self, y, w, k):
         c = self._class_weight_vector(self.class_weight, k, "class_weight")[y]
@@ -202,18 +221,19 @@ class MulticlassFocal(MulticlassLoss):
         gam, alpha, p, p_y, q, log_py, qg, F = self._focal_terms(y, raw)
         rows = np.arange(y.size)
         u = -p
-        u[rows, y] += 1.0
+        u[rows, y] = q  # 1 - p_y, exact for p_y near 1
         grad = -alpha[:, None] * u * F[:, None]
         q2_dF = -2 * gam * qg * q - gam * qg * q * log_py + gam * (gam - 1) * p_y * qg * log_py
         u_over_q = np.where(q[:, None] > 0, u / np.where(q > 0, q, 1.0)[:, None], 0.0)
         u_over_q[rows, y] = 1.0
-        hess = alpha[:, None] * (p * (1 - p) * F[:, None] - u_over_q**2 * (p_y * q2_dF)[:, None])
+        pq = self._bernoulli_variance(p)
+        hess = alpha[:, None] * (pq * F[:, None] - u_over_q**2 * (p_y * q2_dF)[:, None])
         return grad, hess
 
     def _policy_hessian(self, y, raw, grad, hess):
         if self.hessian == "floor":
             _, alpha, p, _, _, _, _, F = self._focal_terms(y, raw)
-            return np.maximum(hess, (alpha * F)[:, None] * p * (1 - p))
+            return np.maximum(hess, (alpha * F)[:, None] * self._bernoulli_variance(p))
         return hess
 
     def _init_for(self, y, w, k):
@@ -247,3 +267,45 @@ def class_balanced_weights(y, beta=0.999) -> dict:
     raw = (1.0 - beta) / (1.0 - np.power(beta, counts)) if beta > 0 else np.ones(len(counts))
     weights = raw * len(counts) / raw.sum()
     return {label: float(w) for label, w in zip(labels.tolist(), weights, strict=True)}
+
+
+class TwoClassView(Loss):
+    """A multiclass loss on two classes seen as a one-output loss, for boosters that fit a
+    single score on binary problems: the raw score ``F`` stands for the class scores ``(0, F)``.
+
+    Exact, not an approximation: softmax losses depend only on differences of class scores,
+    so ``F`` is the log-odds of class 1 and every probability pair is reachable. Derivatives
+    are the class-1 components of the wrapped loss's (``d/dF`` of ``L(y, (0, F))``).
+    """
+
+    link = LogitLink()
+
+    def __init__(self, multiclass_loss):
+        self.multiclass_loss = multiclass_loss
+
+    @property
+    def name(self):
+        return self.multiclass_loss.name
+
+    def _check_domain(self, y):
+        bad = (y != 0) & (y != 1)
+        if bad.any():
+            raise ValueError(f"{self}: labels must be 0 or 1; {int(bad.sum())} of {y.size} rows have other values")
+
+    @staticmethod
+    def _scores(raw):
+        return np.column_stack([np.zeros_like(raw), raw])
+
+    def _loss(self, y, raw):
+        return self.multiclass_loss.loss(y, self._scores(raw))
+
+    def _derivatives(self, y, raw):
+        grad, hess = self.multiclass_loss.exact_grad_hess(y, self._scores(raw))
+        return grad[:, 1], hess[:, 1]
+
+    def _policy_hessian(self, y, raw, grad, hess):
+        return self.multiclass_loss.grad_hess(y, self._scores(raw))[1][:, 1]
+
+    def _closed_form_init(self, y, w):
+        init = self.multiclass_loss.init_score(y, w, n_classes=2)
+        return float(init[1] - init[0])

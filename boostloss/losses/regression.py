@@ -316,7 +316,8 @@ class Fair(Loss):
     def _loss(self, y, raw):
         c = float(self.c)
         t = np.abs(raw - y) / c
-        series = t * t * (0.5 - t * (1 / 3 - t * (0.25 - t * (0.2 - t / 6))))
+        s = np.minimum(t, 1e-3)  # the series is only used below 1e-3; keeps large t from overflowing
+        series = s * s * (0.5 - s * (1 / 3 - s * (0.25 - s * (0.2 - s / 6))))
         return c * c * np.where(t < 1e-3, series, t - np.log1p(t))
 
     def _derivatives(self, y, raw):

@@ -1,0 +1,240 @@
+"""Exact derivatives against finite differences, for every loss, in float64, out to extreme inputs.
+
+Each check compares ``exact_grad_hess`` with a Richardson-extrapolated central difference: of
+``loss`` for the gradient, of the exact gradient for the Hessian (multiclass: every component
+``j`` of the gradient and the diagonal Hessian, differencing along ``raw[:, j]``).
+
+Tolerance: relative error <= 1e-6. The only absolute floor is the rounding noise of the finite
+difference itself, ``NOISE * eps * max|f over the stencil| / h`` (f = the differenced function):
+a derivative smaller than that noise / 1e-6 is tiny relative to the scale of the function it is
+the derivative of (e.g. a Hessian of 1e-300 next to a gradient of 0.5), cannot be resolved by
+any finite difference in float64, and is compared against the noise instead. Where the exact
+derivative is exactly 0 (squared_log_error's gradient at its minimiser raw = y) a relative error
+is undefined, and the difference is measured against the derivative's size one step away.
+
+Points within 4 steps of a kink are skipped: Huber at |r| = delta; absolute, quantile, MAPE,
+expectile and Fair (whose Hessian has a kink) at r = 0; and where a loss clips an exponent at
+MAX_EXP = 700 (log-link losses, exponential), since the clipped loss is not differentiable there.
+
+``test_zz_max_fd_error`` prints ``MAX_FD_REL_ERROR = ...`` (run with ``-s``); it recomputes every
+check (cached), so it also works alone: ``pytest tests/test_derivatives.py -s -k max_fd``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import boostloss as bl
+from boostloss.losses.base import MAX_EXP
+
+EPS = np.finfo(np.float64).eps
+REL_TOL = 1e-6
+NOISE = 64.0  # rounding-noise factor: a few ulps per evaluation, times Richardson's ~3x amplification
+KINK_STEPS = 4.0
+
+
+def richardson(f, x, h):
+    """d f / d x elementwise (f maps an array of rows to per-row values), and its rounding noise."""
+    def central(step):
+        xp, xm = x + step, x - step
+        fp, fm = f(xp), f(xm)
+        return (fp - fm) / (xp - xm), np.maximum(np.abs(fp), np.abs(fm))
+
+    coarse, s1 = central(h)
+    fine, s2 = central(h / 2)
+    return (4.0 * fine - coarse) / 3.0, NOISE * EPS * np.maximum(s1, s2) / h
+
+
+def errors(exact, approx, noise):
+    """Relative error, with |exact| floored at noise / REL_TOL (see the module docstring)."""
+    diff = np.abs(approx - exact)
+    denom = np.maximum(np.abs(exact), noise / REL_TOL)
+    return np.where(diff == 0, 0.0, diff / np.where(denom > 0, denom, 1.0))
+
+
+# --------------------------------------------------------------------------- cases
+RESIDUALS = np.array([1e4, 1e3, 100, 10, 3, 1.5, 1, 0.7, 0.3, 0.1, 0.01, 1e-3])
+RESIDUALS = np.concatenate([-RESIDUALS, [0.0], RESIDUALS[::-1]])
+MARGINS = np.array([700, 699, 300, 50, 20, 8, 3, 1, 0.3])
+MARGINS = np.concatenate([-MARGINS, [0.0], MARGINS[::-1]])  # also the raw grid of log-link losses
+
+
+def regression_case(loss, scale=1.0, kinks=(), targets=(-1e3, -2.5, 0.0, 1.7, 1e3), tail_step=True):
+    """Grid raw = y + scale * RESIDUALS; h = 1e-2 * max(scale, |r|) (1e-2 * scale if not tail_step)."""
+    y, r = (a.ravel() for a in np.meshgrid(np.array(targets, float), scale * RESIDUALS))
+    h = 1e-2 * (np.maximum(scale, np.abs(r)) if tail_step else np.full_like(r, scale))
+    near = np.zeros(r.size, bool)
+    for k in kinks:
+        near |= np.abs(np.abs(r) - k) < KINK_STEPS * h
+    return loss, y, y + r, h, ~near
+
+
+def loglink_case(loss, targets=(0.0, 0.5, 3.0, 1e3)):
+    y, raw = (a.ravel() for a in np.meshgrid(np.array(targets, float), MARGINS))
+    h = np.full_like(raw, 1e-2)
+    with np.errstate(divide="ignore"):
+        logy = np.log(y)
+    if loss.name == "poisson":
+        exponents = [raw]
+    elif loss.name == "gamma":
+        exponents = [logy - raw]
+    else:
+        exponents = [logy + (1 - loss.power) * raw, (2 - loss.power) * raw]
+    clipped = np.zeros(raw.size, bool)
+    for e in exponents:  # each exponent moves at most 1 per unit of raw
+        clipped |= e > MAX_EXP - KINK_STEPS * h
+    return loss, y, raw, h, ~clipped
+
+
+def squared_log_case(loss):
+    grid = [-0.999, -0.9, -0.5, 0, 0.5, 2, 10, 1e3, 1e6]
+    y, raw = (a.ravel() for a in np.meshgrid([-0.5, 0.0, 0.5, 3.0, 1e3], grid))
+    return loss, y, raw, 1e-3 * (1.0 + raw), np.ones(raw.size, bool)  # log1p: scale 1 + raw
+
+
+def binary_case(loss):
+    y, raw = (a.ravel() for a in np.meshgrid([0.0, 1.0], MARGINS))
+    h = np.full_like(raw, 1e-2)
+    smooth = np.ones(raw.size, bool)
+    if loss.name == "exponential":  # exp(-s raw) is clipped at MAX_EXP
+        smooth = -(2 * y - 1) * raw < MAX_EXP - KINK_STEPS * h
+    return loss, y, raw, h, smooth
+
+
+def multiclass_rows():
+    patterns = np.array([[1, 0, -1], [0, 1, -1], [1, 1, -1], [-1, 0.3, 0.7], [1, 0.999, 0.5]])
+    rows = [m * pat for m in (0.3, 1, 3, 8, 20, 50, 300, 700) for pat in patterns]
+    rows += list(np.random.default_rng(0).normal(size=(10, 3)) * 4)
+    raw = np.repeat(np.array(rows), 3, axis=0)
+    return np.tile([0, 1, 2], len(rows)), raw
+
+
+def multiclass_case(loss):
+    y, raw = multiclass_rows()
+    return loss, y, raw, np.full(y.size, 1e-2), np.ones(y.size, bool)
+
+
+CASES = {
+    "squared_error": lambda: regression_case(bl.SquaredError()),
+    "absolute_error": lambda: regression_case(bl.AbsoluteError(), kinks=[0.0]),
+    "huber(0.5)": lambda: regression_case(bl.Huber(delta=0.5), 0.5, kinks=[0.5]),
+    "huber(2)": lambda: regression_case(bl.Huber(delta=2), 2.0, kinks=[2.0]),
+    "pseudo_huber(0.3)": lambda: regression_case(bl.PseudoHuber(delta=0.3), 0.3),
+    "pseudo_huber(5)": lambda: regression_case(bl.PseudoHuber(delta=5), 5.0),
+    # the tails of log-cosh vary on the scale 1 (exp(-2|r|)), not |r|
+    "log_cosh": lambda: regression_case(bl.LogCosh(), tail_step=False),
+    "quantile(0.1)": lambda: regression_case(bl.Quantile(alpha=0.1), kinks=[0.0]),
+    "quantile(0.5)": lambda: regression_case(bl.Quantile(alpha=0.5), kinks=[0.0]),
+    "quantile(0.9)": lambda: regression_case(bl.Quantile(alpha=0.9), kinks=[0.0]),
+    "expectile(0.2)": lambda: regression_case(bl.Expectile(alpha=0.2), kinks=[0.0]),
+    "expectile(0.8)": lambda: regression_case(bl.Expectile(alpha=0.8), kinks=[0.0]),
+    # Fair is C2 but not C3 at r = 0 (a |r|^3 term): the Hessian has a kink there
+    "fair(0.5)": lambda: regression_case(bl.Fair(c=0.5), 0.5, kinks=[0.0]),
+    "fair(3)": lambda: regression_case(bl.Fair(c=3), 3.0, kinks=[0.0]),
+    "mape": lambda: regression_case(bl.MAPE(), kinks=[0.0], targets=(-1e3, -2.5, 0.01, 1.7, 1e3)),
+    "squared_log_error": lambda: squared_log_case(bl.SquaredLogError()),
+    "poisson": lambda: loglink_case(bl.Poisson()),
+    "gamma": lambda: loglink_case(bl.Gamma(), targets=(1e-3, 0.5, 3.0, 1e3)),
+    "tweedie(1.2)": lambda: loglink_case(bl.Tweedie(power=1.2)),
+    "tweedie(1.5)": lambda: loglink_case(bl.Tweedie()),
+    "tweedie(1.8)": lambda: loglink_case(bl.Tweedie(power=1.8)),
+    "logistic": lambda: binary_case(bl.Logistic()),
+    "logistic(pw=3,ls=0.1)": lambda: binary_case(bl.Logistic(pos_weight=3, label_smoothing=0.1)),
+    "focal(0.25,2)": lambda: binary_case(bl.Focal(alpha=0.25, gamma=2)),
+    "focal(0.5,0)": lambda: binary_case(bl.Focal(alpha=0.5, gamma=0)),
+    "focal(0.75,0.5)": lambda: binary_case(bl.Focal(alpha=0.75, gamma=0.5)),
+    "exponential": lambda: binary_case(bl.Exponential()),
+    "symmetric_cross_entropy(0.1,1)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=0.1, beta=1)),
+    "symmetric_cross_entropy(1,0.5)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=1, beta=0.5)),
+    "softmax_cross_entropy": lambda: multiclass_case(bl.SoftmaxCrossEntropy()),
+    "softmax_cross_entropy(cw,ls=0.1)": lambda: multiclass_case(
+        bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1)),
+    "multiclass_focal(0)": lambda: multiclass_case(bl.MulticlassFocal(gamma=0, alpha=[1, 2, 0.5])),
+    "multiclass_focal(2)": lambda: multiclass_case(bl.MulticlassFocal(gamma=2, alpha=[1, 2, 0.5])),
+    "multiclass_focal(0.5)": lambda: multiclass_case(bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5])),
+}
+
+
+@functools.cache
+def measure(case_id):
+    """{quantity: (max error, its point, max error where |exact| is above the floor, its point)}."""
+    loss, y, raw, h, smooth = CASES[case_id]()
+    y, raw, h = y[smooth], raw[smooth], h[smooth]
+    assert y.size >= 10, f"{case_id}: too few smooth grid points"
+    results = {}
+
+    def record(name, exact_fn, f, x0, label):
+        exact = exact_fn(x0)
+        assert np.isfinite(exact).all(), f"{case_id} {name}: non-finite exact derivative"
+        approx, noise = richardson(f, x0, h)
+        nearby = np.maximum(np.abs(exact_fn(x0 + h)), np.abs(exact_fn(x0 - h)))
+        err = errors(exact, approx, np.where(exact == 0, np.maximum(noise, REL_TOL * nearby), noise))
+        rel = np.where(np.abs(exact) >= noise / REL_TOL, err, 0.0)
+
+        def where(i):
+            return f"{case_id} {name} at y={y[i]:g}, raw={label[i]}: exact={exact[i]:.6g}, fd={approx[i]:.6g}"
+
+        i, k = int(np.argmax(err)), int(np.argmax(rel))
+        results[name] = (float(err[i]), where(i), float(rel[k]), where(k))
+
+    # binary and regression: one column (the raw vector); multiclass: each column j of raw
+    for j in [None] if raw.ndim == 1 else range(raw.shape[1]):
+        def at(x, j=j):
+            if j is None:
+                return x
+            moved = raw.copy()
+            moved[:, j] = x
+            return moved
+
+        def derivative(x, order, j=j):
+            d = loss.exact_grad_hess(y, at(x))[order]
+            return d if j is None else d[:, j]
+
+        x0, suffix = (raw, "") if j is None else (raw[:, j], f"[{j}]")
+        label = raw if j is None else [tuple(r) for r in raw.tolist()]
+        record("grad" + suffix, lambda x: derivative(x, 0), lambda x: loss.loss(y, at(x)), x0, label)
+        record("hess" + suffix, lambda x: derivative(x, 1), lambda x: derivative(x, 0), x0, label)
+    return results
+
+
+def test_cases_cover_every_loss():
+    covered = {CASES[c]()[0].name for c in CASES}
+    assert covered == set(bl.available_losses())
+
+
+@pytest.mark.parametrize("case_id", list(CASES))
+def test_exact_derivatives_match_finite_differences(case_id):
+    for name, (err, where, _, _) in measure(case_id).items():
+        assert err <= REL_TOL, f"{name}: error {err:.3g} > {REL_TOL}: {where}"
+
+
+def test_two_class_softmax_matches_binary():
+    """A 2-class softmax loss on raw [F, 0] is the binary loss at log-odds F: same values, same
+    derivatives (d/dF = d/draw_0), to full relative precision even at confident margins."""
+    F = np.concatenate([MARGINS, MARGINS])
+    y = np.repeat([1.0, 0.0], MARGINS.size)
+    raw2 = np.column_stack([F, np.zeros_like(F)])
+    pairs = [(bl.SoftmaxCrossEntropy(), bl.Logistic()),
+             (bl.MulticlassFocal(gamma=2, alpha=[0.5, 0.5]), bl.Focal(alpha=0.5, gamma=2)),
+             (bl.MulticlassFocal(gamma=0.5, alpha=[0.5, 0.5]), bl.Focal(alpha=0.5, gamma=0.5))]
+    labels = (1 - y).astype(int)  # class 0 is the positive class
+    for multi, binary in pairs:
+        g2, h2 = multi.exact_grad_hess(labels, raw2)
+        g1, h1 = binary.exact_grad_hess(y, F)
+        np.testing.assert_allclose(multi.loss(labels, raw2), binary.loss(y, F), rtol=1e-9, atol=0)
+        np.testing.assert_allclose(g2[:, 0], g1, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(g2[:, 1], -g1, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(h2[:, 0], h1, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(h2[:, 1], h1, rtol=1e-9, atol=0)
+
+
+def test_zz_max_fd_error():
+    checks = [m for c in CASES for m in measure(c).values()]
+    worst = max(checks, key=lambda m: m[0])
+    worst_rel = max(checks, key=lambda m: m[2])
+    print(f"\nMAX_FD_REL_ERROR = {worst[0]:.3e}  ({worst[1]})")
+    print(f"MAX_FD_REL_ERROR_ABOVE_FLOOR = {worst_rel[2]:.3e}  ({worst_rel[3]})")
+    assert worst[0] <= REL_TOL

@@ -1,0 +1,436 @@
+"""Losses as objects: optimal constants, weights, input checks, parameters, registry, metrics."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import sklearn.metrics as skm
+from scipy import optimize
+from sklearn.base import clone
+
+import boostloss as bl
+from boostloss.losses.base import MAX_EXP, LogLink
+from boostloss.metrics import LossMetric
+
+LOSSES = [bl.get_loss(name) for name in bl.available_losses()] + [
+    bl.Huber(delta=0.5), bl.PseudoHuber(delta=5, hessian="exact"), bl.Quantile(alpha=0.1),
+    bl.Quantile(alpha=0.9, hessian="unit"), bl.Expectile(alpha=0.8), bl.Fair(c=3), bl.Tweedie(power=1.2),
+    bl.Logistic(pos_weight=3, label_smoothing=0.1), bl.Focal(alpha=0.75, gamma=0.5),
+    bl.SymmetricCrossEntropy(alpha=1, beta=0.5), bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]),
+    bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1),
+]
+PIECEWISE_LINEAR = {"absolute_error", "quantile", "mape"}  # the minimiser may be a whole interval
+
+
+def sample(loss, n, rng):
+    """n targets in the loss's domain, with some spread and a few outliers."""
+    if loss.is_multiclass:
+        return rng.choice(3, n, p=[0.5, 0.3, 0.2]).astype(float)
+    if loss.domain == bl.Logistic.domain:
+        return (rng.random(n) < 0.3).astype(float)
+    if loss.name in ("poisson", "tweedie"):
+        return rng.poisson(2.5, n) * (rng.random(n) < 0.8)
+    if loss.name == "gamma":
+        return rng.gamma(2.0, 1.5, n)
+    if loss.name == "squared_log_error":
+        return rng.exponential(3.0, n) - 0.5
+    y = rng.normal(2.0, 3.0, n) + 40.0 * (rng.random(n) < 0.1)
+    return np.where(np.abs(y) < 0.1, 0.5, y) if loss.name == "mape" else y
+
+
+def mean_loss(loss, y, w, raw):
+    rows = np.broadcast_to(raw, (y.size, 3)) if loss.is_multiclass else np.full(y.size, raw)
+    return float(np.average(loss.loss(y, rows), weights=w))
+
+
+# --------------------------------------------------------------------------- init_score
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+def test_init_score_is_the_minimiser(loss):
+    rng = np.random.default_rng(7)
+    y, w = sample(loss, 80, rng), rng.uniform(0.1, 3.0, 80)
+    ours = loss.init_score(y, w)
+    if loss.is_multiclass:  # minimise over raw[:2] with raw[2] pinned at 0, then centre
+        tight = {"xatol": 1e-10, "fatol": 1e-15, "maxiter": 5000}
+        res = optimize.minimize(lambda v: mean_loss(loss, y, w, np.append(v, 0.0)), np.zeros(2),
+                                method="Nelder-Mead", options=tight)
+        theirs = np.append(res.x, 0.0) - np.append(res.x, 0.0).mean()
+        assert ours.shape == (3,) and abs(ours.sum()) < 1e-12
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    else:
+        lo, hi = (-1 + 1e-6, y.max() + 1) if loss.name == "squared_log_error" else (
+            (-20, 20) if loss.link.name != "identity" else (y.min() - 1, y.max() + 1))
+        theirs = optimize.minimize_scalar(lambda c: mean_loss(loss, y, w, c), bounds=(lo, hi),
+                                          method="bounded", options={"xatol": 1e-12}).x
+        if loss.name not in PIECEWISE_LINEAR:
+            assert ours == pytest.approx(theirs, rel=1e-5, abs=1e-5)
+    best, found = mean_loss(loss, y, w, ours), mean_loss(loss, y, w, theirs)
+    assert best <= found + 1e-12 * (1 + abs(found))
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+def test_weights_act_like_repeated_rows(loss):
+    rng = np.random.default_rng(3)
+    y = sample(loss, 25, rng)
+    w = np.ones(y.size)
+    w[[2, 5]] = 2.0
+    repeated = np.concatenate([y, y[[2, 5]]])
+    kw = {"n_classes": 3} if loss.is_multiclass else {}
+    init = loss.init_score(y, w, **kw)
+    np.testing.assert_allclose(init, loss.init_score(repeated, **kw), rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(loss.init_score(y, 3.5 * w, **kw), init, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(loss.init_score(y, np.ones(y.size), **kw), loss.init_score(y, **kw))
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+def test_grad_hess_multiplies_by_weights(loss):
+    rng = np.random.default_rng(5)
+    y = sample(loss, 30, rng)
+    raw = rng.normal(size=(30, 3) if loss.is_multiclass else 30)
+    w = rng.uniform(0, 4, 30)
+    g, h = loss.grad_hess(y, raw)
+    gw, hw = loss.grad_hess(y, raw, sample_weight=w)
+    wcol = w[:, None] if loss.is_multiclass else w
+    np.testing.assert_allclose(gw, g * wcol, rtol=1e-15)
+    np.testing.assert_allclose(hw, h * wcol, rtol=1e-15)
+
+
+def test_init_score_known_values():
+    y, w = np.array([1.0, 2.0, 3.0, 10.0]), np.array([1.0, 1.0, 1.0, 3.0])
+    assert bl.SquaredError().init_score(y, w) == pytest.approx(np.average(y, weights=w))
+    assert bl.AbsoluteError().init_score(y) == 2.5  # midpoint of the even sample's middle pair
+    assert bl.AbsoluteError().init_score(y, w) == 6.5  # weight 3 of 6 on each side of [3, 10]
+    assert bl.AbsoluteError().init_score(y, w + [0, 0, 0, 1]) == 10.0
+    assert bl.Poisson().init_score(y, w) == pytest.approx(np.log(np.average(y, weights=w)))
+    assert bl.Logistic().init_score([0, 0, 0, 1]) == pytest.approx(np.log(1 / 3))
+    assert bl.Exponential().init_score([0, 0, 0, 1]) == pytest.approx(0.5 * np.log(1 / 3))
+    logf = np.log(np.array([2, 1, 1]) / 4)
+    np.testing.assert_allclose(bl.SoftmaxCrossEntropy().init_score([0, 0, 1, 2]), logf - logf.mean())
+    for loss in (bl.SoftmaxCrossEntropy(), bl.MulticlassFocal()):  # absent classes: finite, lowest
+        init = loss.init_score([0, 1], n_classes=4)
+        assert init.shape == (4,) and np.isfinite(init).all() and init[2:].max() < init[:2].min()
+
+
+@pytest.mark.parametrize("loss, y, w", [
+    (bl.Poisson(), [0.0, 0.0], None), (bl.Tweedie(), [0.0, 3.0], [1.0, 0.0]),
+    (bl.Logistic(), [1, 1, 1], None), (bl.Focal(), [0, 0], None), (bl.Exponential(), [1, 1], None),
+    (bl.SymmetricCrossEntropy(), [0, 1], [2.0, 0.0]),
+])
+def test_init_score_infinite_optimum_raises(loss, y, w):
+    with pytest.raises(ValueError, match=f"{type(loss).__name__}.*infinit"):
+        loss.init_score(y, w)
+
+
+# --------------------------------------------------------------------------- bad input
+def with_bad(values, bad):
+    """100 targets cycling through ``values``, three of them (rows 7, 40, 93) set to ``bad``."""
+    y = np.resize(np.asarray(values, float), 100)
+    y[[7, 40, 93]] = bad
+    return y
+
+
+TARGET_PROBLEMS = [
+    (bl.Huber(), with_bad([1.5, -2.0], np.nan), "NaN or infinite"),
+    (bl.Huber(), with_bad([1.5, -2.0], np.inf), "NaN or infinite"),
+    (bl.Logistic(), with_bad([0, 1], np.nan), "NaN or infinite"),
+    (bl.Poisson(), with_bad([0, 3], -1.0), "outside the loss's domain"),
+    (bl.Tweedie(), with_bad([0, 3], -0.5), "outside the loss's domain"),
+    (bl.Gamma(), with_bad([1, 3], 0.0), "outside the loss's domain"),
+    (bl.Logistic(), with_bad([0, 1], 2.0), "0 or 1"),
+    (bl.Focal(), with_bad([0, 1], 0.5), "0 or 1"),
+    (bl.SoftmaxCrossEntropy(), with_bad([0, 1, 2], 1.5), "integer classes"),
+    (bl.MulticlassFocal(), with_bad([0, 1, 2], -1.0), "integer classes"),
+    (bl.MAPE(), with_bad([1.5, -2.0], 0.0), "zero"),
+    (bl.SquaredLogError(), with_bad([0.5, 3.0], -1.0), "outside the loss's domain"),
+]
+
+
+@pytest.mark.parametrize("loss, y, problem", TARGET_PROBLEMS, ids=[c[0].name for c in TARGET_PROBLEMS])
+def test_bad_targets_raise_with_count(loss, y, problem):
+    for call in (loss.validate, loss.init_score):
+        with pytest.raises(ValueError) as info:
+            call(y)
+        message = str(info.value)
+        assert type(loss).__name__ in message and problem in message and "3 of 100" in message, message
+
+
+def test_validate_accepts_good_targets_and_column_vectors():
+    y = bl.Poisson().validate([[0], [2], [5]])
+    assert y.dtype == np.float64 and y.shape == (3,)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        bl.Poisson().validate(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="no targets"):
+        bl.Poisson().validate([])
+
+
+@pytest.mark.parametrize("loss, y, raw", [
+    (bl.Huber(), np.zeros(5), np.zeros(4)),
+    (bl.Logistic(), np.zeros(5), np.zeros((5, 2))),
+    (bl.SoftmaxCrossEntropy(), np.zeros(5), np.zeros(5)),
+    (bl.MulticlassFocal(), np.zeros(5), np.zeros((4, 3))),
+])
+def test_mismatched_shapes_raise(loss, y, raw):
+    for call in (loss.loss, loss.grad_hess, loss.exact_grad_hess):
+        with pytest.raises(ValueError, match=f"{type(loss).__name__}.*shape"):
+            call(y, raw)
+
+
+def test_multiclass_labels_beyond_the_raw_columns_raise():
+    with pytest.raises(ValueError, match=r"SoftmaxCrossEntropy.*2 of 4 labels are not classes 0\.\.2"):
+        bl.SoftmaxCrossEntropy().grad_hess([0, 3, 5, 1], np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="labels go up to 3 but there are 3 classes"):
+        bl.SoftmaxCrossEntropy(class_weight=[1, 1, 1]).init_score([0, 3, 1])
+
+
+@pytest.mark.parametrize("weights, problem", [
+    (-np.arange(10.0), "9 of 10 sample weights are negative"),
+    (np.ones(9), "shape"),
+    (np.where(np.arange(10) < 2, np.nan, 1.0), "2 of 10 sample weights are NaN"),
+    (np.zeros(10), "sum to zero"),
+])
+@pytest.mark.parametrize("loss", [bl.Huber(), bl.Logistic(), bl.SoftmaxCrossEntropy()], ids=repr)
+def test_bad_weights_raise(loss, weights, problem):
+    y = np.arange(10) % 2
+    raw = np.zeros((10, 3) if loss.is_multiclass else 10)
+    for call in (lambda: loss.grad_hess(y, raw, weights), lambda: loss.init_score(y, weights),
+                 lambda: loss.validate(y, weights)):
+        with pytest.raises(ValueError, match=f"{type(loss).__name__}.*{problem}"):
+            call()
+
+
+BAD_PARAMETERS = [
+    (bl.Huber, {"delta": 0}), (bl.Huber, {"delta": -1}), (bl.Huber, {"delta": "abc"}),
+    (bl.Huber, {"delta": np.nan}), (bl.PseudoHuber, {"delta": 0}), (bl.Fair, {"c": -2}),
+    (bl.Quantile, {"alpha": 0}), (bl.Quantile, {"alpha": 1.5}), (bl.Expectile, {"alpha": 1}),
+    (bl.Focal, {"gamma": -1}), (bl.Focal, {"alpha": 1}),
+    (bl.Tweedie, {"power": 1}), (bl.Tweedie, {"power": 2}), (bl.Tweedie, {"power": 2.5}),
+    (bl.Logistic, {"label_smoothing": 1}), (bl.Logistic, {"label_smoothing": "abc"}),
+    (bl.Logistic, {"pos_weight": 0}), (bl.SymmetricCrossEntropy, {"alpha": 0, "beta": 0}),
+    (bl.SoftmaxCrossEntropy, {"label_smoothing": -0.1}), (bl.SoftmaxCrossEntropy, {"class_weight": [1, -2]}),
+    (bl.MulticlassFocal, {"gamma": -0.5}), (bl.Huber, {"hessian": "newton"}),
+    (bl.Focal, {"hessian": "secant"}), (bl.AbsoluteError, {"hessian": "gauss_newton"}),
+]
+
+
+@pytest.mark.parametrize("cls, params", BAD_PARAMETERS)
+def test_bad_parameters_raise(cls, params):
+    name = next(iter(params))  # the message names the class and the (first) offending parameter
+    with pytest.raises(ValueError, match=f"{cls.__name__}.*{name}"):
+        cls(**params)
+    loss = cls()
+    before = loss.get_params()
+    with pytest.raises(ValueError, match=f"{cls.__name__}.*{name}"):
+        loss.set_params(**params)
+    assert loss.get_params() == before  # a rejected value leaves the loss unchanged
+
+
+def test_class_weight_checked_against_the_number_of_classes():
+    with pytest.raises(ValueError, match="class_weight has 2 entries for 3 classes"):
+        bl.SoftmaxCrossEntropy(class_weight=[1, 2]).loss([0, 1], np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="names class 5"):
+        bl.SoftmaxCrossEntropy(class_weight={5: 2.0}).loss([0, 1], np.zeros((2, 3)))
+    dict_weights = bl.SoftmaxCrossEntropy(class_weight={1: 2.0})
+    vector = bl.SoftmaxCrossEntropy(class_weight=[1.0, 2.0, 1.0])
+    raw = np.random.default_rng(0).normal(size=(6, 3))
+    labels = np.arange(6) % 3
+    np.testing.assert_array_equal(dict_weights.loss(labels, raw), vector.loss(labels, raw))
+
+
+# --------------------------------------------------------------------------- parameters
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+def test_parameters_equality_repr_pickle_clone(loss):
+    params = loss.get_params()
+    assert type(loss)(**params) == loss
+    assert clone(loss) == loss and clone(loss) is not loss
+    copy = pickle.loads(pickle.dumps(loss))
+    assert copy == loss and hash(copy) == hash(loss) and len({loss, copy}) == 1
+    assert eval(repr(loss), {**vars(bl), "np": np}) == loss  # repr is readable Python
+    rng = np.random.default_rng(1)
+    y = sample(loss, 10, rng)
+    raw = rng.normal(size=(10, 3) if loss.is_multiclass else 10)
+    np.testing.assert_array_equal(copy.loss(y, raw), loss.loss(y, raw))
+
+
+def test_set_params_and_equality_by_params():
+    loss = bl.Huber(delta=2)
+    assert loss.get_params() == {"delta": 2, "hessian": "secant"}
+    assert loss.set_params(delta=3.0, hessian="unit") is loss
+    assert loss == bl.Huber(delta=3, hessian="unit") and loss != bl.Huber(delta=3)
+    assert bl.Huber(delta=2) != bl.PseudoHuber(delta=2)
+    as_list = bl.SoftmaxCrossEntropy(class_weight=[1, 2])
+    assert as_list == bl.SoftmaxCrossEntropy(class_weight=np.array([1.0, 2.0]))
+    assert hash(as_list) == hash(bl.SoftmaxCrossEntropy(class_weight=(1.0, 2.0)))
+    with pytest.raises(ValueError, match="Huber has no parameter 'alpha'"):
+        loss.set_params(alpha=0.5)
+    assert repr(bl.Huber(delta=2)) == "Huber(delta=2, hessian='secant')"
+
+
+# --------------------------------------------------------------------------- registry
+def test_get_loss_spellings():
+    assert bl.get_loss("huber:delta=2") == bl.get_loss("huber", delta=2) == bl.Huber(delta=2)
+    assert bl.get_loss(" quantile : alpha=0.9, hessian=unit ") == bl.Quantile(alpha=0.9, hessian="unit")
+    loss = bl.Tweedie(power=1.3)
+    assert bl.get_loss(loss) is loss
+    with pytest.raises(ValueError):
+        bl.get_loss(loss, power=1.5)
+
+
+def test_get_loss_errors():
+    with pytest.raises(ValueError) as info:
+        bl.get_loss("hubber")
+    assert "hubber" in str(info.value) and all(name in str(info.value) for name in bl.available_losses())
+    with pytest.raises(ValueError, match=r"'huber' takes the parameters \['delta', 'hessian'\].*foo"):
+        bl.get_loss("huber:foo=1")
+    with pytest.raises(ValueError, match="key=value"):
+        bl.get_loss("huber:delta")
+    with pytest.raises(ValueError, match="Huber.*delta"):
+        bl.get_loss("huber:delta=-1")
+
+
+@pytest.mark.parametrize("loss", LOSSES + [
+    bl.SoftmaxCrossEntropy(class_weight=np.array([1.0, 0.5])), bl.Focal(gamma=0, hessian="exact"),
+    bl.SoftmaxCrossEntropy(class_weight={0: 2.0, 2: 0.5}),  # commas inside the value
+    bl.MulticlassFocal(alpha=[0.25, 0.75], hessian="exact"),
+], ids=repr)
+def test_spec_round_trip(loss):
+    text = bl.spec(loss)
+    assert text.split(":")[0] == loss.name
+    assert bl.get_loss(text) == loss
+    assert bl.spec(bl.get_metric(text)) == text
+
+
+def test_spec_lists_only_changed_parameters():
+    assert bl.spec(bl.Huber()) == "huber"
+    assert bl.spec(bl.Huber(delta=2)) == "huber:delta=2"
+    assert bl.spec(bl.get_metric("pinball:alpha=0.9")) == "pinball:alpha=0.9"
+
+
+def test_metrics_registry():
+    names = bl.available_metrics()
+    assert {"mape", "smape", "rmse", "mae", "pinball", "log_loss"} <= set(names)
+    assert set(bl.available_losses()) <= set(names) and len(names) == len(set(names))
+    assert bl.get_metric("pinball", alpha=0.9) == bl.get_metric("pinball:alpha=0.9")
+    metric = bl.get_metric("huber:delta=2")
+    assert isinstance(metric, LossMetric) and metric.loss == bl.Huber(delta=2) and metric.name == "huber"
+    assert bl.get_metric(bl.Poisson()).loss == bl.Poisson()
+    with pytest.raises(ValueError, match="unknown metric 'rmsle'.*smape"):
+        bl.get_metric("rmsle")
+
+
+# --------------------------------------------------------------------------- metrics
+RNG = np.random.default_rng(11)
+Y_REG, PRED_REG, W = RNG.normal(5, 2, 50), RNG.normal(5, 2, 50), RNG.uniform(0.2, 2.0, 50)
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("mae", skm.mean_absolute_error),
+    ("rmse", lambda y, p, sample_weight: np.sqrt(skm.mean_squared_error(y, p, sample_weight=sample_weight))),
+    ("mape", skm.mean_absolute_percentage_error),
+    ("pinball:alpha=0.8", lambda y, p, **kw: skm.mean_pinball_loss(y, p, alpha=0.8, **kw)),
+])
+def test_regression_metrics_match_sklearn(name, reference):
+    metric = bl.get_metric(name)
+    for w in (W, None):
+        expected = reference(Y_REG, PRED_REG, sample_weight=w)
+        assert metric.score(Y_REG, PRED_REG, w) == pytest.approx(expected, rel=1e-12)
+
+
+def test_smape_by_hand():
+    y, pred, w = np.array([0.0, 0.0, 2.0, -1.0]), np.array([0.0, 3.0, 1.0, 1.0]), np.array([1, 1, 2, 1.0])
+    rows = np.array([0.0, 2.0, 2 * 1 / 3, 2 * 2 / 2])  # 0/0 counts 0; a zero target missed counts 2
+    assert bl.get_metric("smape").score(y, pred, w) == pytest.approx(np.average(rows, weights=w), rel=1e-14)
+
+
+def test_mape_zero_target_raises_with_count():
+    with pytest.raises(ValueError, match="MAPE.*2 of 5 targets are zero"):
+        bl.get_metric("mape").score([1.0, 0.0, 2.0, 0.0, 3.0], np.ones(5))
+
+
+def test_log_loss_matches_sklearn():
+    y = (RNG.random(40) < 0.4).astype(float)
+    p = RNG.uniform(0.01, 0.99, 40)
+    metric, w = bl.get_metric("log_loss"), W[:40]
+    assert metric.score(y, p, w) == pytest.approx(skm.log_loss(y, p, sample_weight=w), rel=1e-12)
+    raw = RNG.normal(size=(40, 3)) * 2
+    labels = np.arange(40) % 3
+    probs = np.exp(raw) / np.exp(raw).sum(axis=1, keepdims=True)
+    expected = skm.log_loss(labels, probs, sample_weight=w, labels=[0, 1, 2])
+    assert metric.score(labels, probs, w) == pytest.approx(expected, rel=1e-12)
+    assert metric.final(*metric.sums(labels, raw, w)) == pytest.approx(expected, rel=1e-12)  # softmax of raw
+    expected = skm.log_loss(y, p, sample_weight=w)  # and from raw log-odds, through the sigmoid
+    assert metric.final(*metric.sums(y, np.log(p / (1 - p)), w)) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+def test_loss_metric_sums(loss):
+    rng = np.random.default_rng(2)
+    y, w = sample(loss, 20, rng), rng.uniform(0.5, 2, 20)
+    raw = rng.normal(size=(20, 3) if loss.is_multiclass else 20)
+    total, weight = LossMetric(loss).sums(y, raw, w)
+    assert weight == pytest.approx(w.sum())
+    assert total == pytest.approx(np.dot(w, loss.loss(y, raw)), rel=1e-13)
+    assert LossMetric(loss).sums(y, raw) == (pytest.approx(loss.loss(y, raw).sum()), 20.0)
+    if not loss.is_multiclass:  # score() takes predictions in the target's units and maps them back
+        assert LossMetric(loss).score(y, loss.inverse_link(raw), w) == pytest.approx(total / weight, rel=1e-9)
+
+
+def test_metric_sums_with_a_link():
+    raw = np.log(PRED_REG.clip(0.1))
+    total, weight = bl.get_metric("rmse").sums(Y_REG, raw, W, link=LogLink())
+    assert bl.get_metric("rmse").final(total, weight) == pytest.approx(
+        np.sqrt(skm.mean_squared_error(Y_REG, np.exp(raw), sample_weight=W)), rel=1e-12)
+    assert total == pytest.approx(np.dot(W, (Y_REG - np.exp(raw)) ** 2)) and weight == pytest.approx(W.sum())
+    # without a link a plain metric takes the raw scores as predictions
+    assert bl.get_metric("mae").sums(Y_REG, raw)[0] == pytest.approx(np.abs(Y_REG - raw).sum())
+
+
+# --------------------------------------------------------------------------- class_balanced_weights
+def test_class_balanced_weights_formula():
+    y = np.array([0] * 50 + [1] * 10 + [2])
+    weights = bl.class_balanced_weights(y, beta=0.99)
+    raw = np.array([(1 - 0.99) / (1 - 0.99**n) for n in (50, 10, 1)])
+    np.testing.assert_allclose([weights[c] for c in (0, 1, 2)], raw * 3 / raw.sum(), rtol=1e-14)
+    assert weights[2] > weights[1] > weights[0]
+    for beta in (0.0, 0.5, 0.9999):
+        assert sum(bl.class_balanced_weights(y, beta).values()) == pytest.approx(3.0)
+    assert bl.class_balanced_weights(y, beta=0.0) == {0: 1.0, 1: 1.0, 2: 1.0}
+
+
+def test_class_balanced_weights_string_labels_and_bad_beta():
+    weights = bl.class_balanced_weights(["cat", "dog", "dog", "dog"], beta=0.9)
+    assert set(weights) == {"cat", "dog"} and all(isinstance(k, str) for k in weights)
+    assert weights["cat"] > weights["dog"] and sum(weights.values()) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="beta"):
+        bl.class_balanced_weights([0, 1], beta=1.0)
+
+
+# --------------------------------------------------------------------------- inverse links
+def test_inverse_links_at_extremes():
+    raw = np.array([[700.0, -700.0, 0.0], [-700.0, -700.0, -700.0], [1e4, 1e4 - 1, -1e4]])
+    p = bl.SoftmaxCrossEntropy().inverse_link(raw)
+    assert np.isfinite(p).all() and (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(p[1], 1 / 3)
+    # sigmoid: 1 - 1e-304 rounds to 1 in float64, so +700 gives exactly 1; -700 stays positive
+    p = bl.Logistic().inverse_link(np.array([-700.0, -50.0, 0.0, 50.0, 700.0]))
+    assert np.isfinite(p).all() and (p > 0).all() and (p <= 1).all() and (np.diff(p) >= 0).all()
+    assert p[2] == 0.5 and p[0] == pytest.approx(np.exp(-700.0), rel=1e-12)
+    mu = bl.Poisson().inverse_link(np.array([-1e4, 0.0, 1e4]))
+    assert mu[0] == np.exp(-MAX_EXP) and mu[1] == 1.0 and mu[2] == np.exp(MAX_EXP)  # clipped, finite
+
+
+@pytest.mark.parametrize("loss", [bl.SquaredError(), bl.Gamma(), bl.Logistic(), bl.SoftmaxCrossEntropy()],
+                         ids=repr)
+def test_link_round_trip(loss):
+    raw = np.random.default_rng(4).normal(size=(6, 3) if loss.is_multiclass else 6) * 3
+    back = loss.link(loss.inverse_link(raw))
+    if loss.is_multiclass:  # softmax raw scores are defined up to a per-row constant
+        raw = raw - raw.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(back, raw, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("labels", [[0, 1.5], [0, np.nan], [0, 3]])
+def test_multiclass_derivatives_reject_labels_that_are_not_classes(labels):
+    with pytest.raises(ValueError, match="SoftmaxCrossEntropy.*1 of 2 labels are not classes 0..2"):
+        bl.SoftmaxCrossEntropy().grad_hess(labels, np.zeros((2, 3)))
