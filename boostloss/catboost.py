@@ -7,9 +7,9 @@
 
 CatBoost wants ``der1 = -dL/dF`` and ``der2 = -d2L/dF2`` (the negated convention); the
 objective returns them as one ``(n, 2)`` float64 array, CatBoost's fast path. ``train`` sets
-each pool's ``baseline`` to ``loss.init_score`` (CatBoost forbids ``boost_from_average`` with a
-custom objective) and afterwards stores the same value as the model's bias
-(``set_scale_and_bias``), which CatBoost saves, since it does not keep a pool's baseline.
+each pool's ``baseline`` to ``loss.init_score`` for the fit (CatBoost forbids ``boost_from_average``
+with a custom objective), then restores the pools' baselines and stores the start as the model's
+bias (``set_scale_and_bias``), which CatBoost saves, since it does not keep a pool's baseline.
 ``CatBoostRegressor(loss_function=bl.catboost.objective(loss),
 eval_metric=bl.catboost.metric(loss))`` works directly too, starting from 0.
 
@@ -96,7 +96,8 @@ def train(loss, params, pool, *, eval_set=None, **fit_kwargs):
     """Fit a ``catboost.CatBoost`` model with ``loss`` as objective and metric, started from
     ``loss.init_score``; the start is saved in the model as its bias.
 
-    ``pool`` and ``eval_set`` are ``catboost.Pool`` objects (their baselines are replaced).
+    ``pool`` and ``eval_set`` are ``catboost.Pool`` objects; their baselines hold the start
+    during the fit and are restored afterwards.
     Labels and weights are validated first. Other keyword arguments go to ``CatBoost.fit``.
     """
     catboost = _catboost()
@@ -109,12 +110,20 @@ def train(loss, params, pool, *, eval_set=None, **fit_kwargs):
     init = init.astype(np.float32).astype(np.float64)
     if loss.is_multiclass:
         params.setdefault("classes_count", init.size)
-    for data in [pool, *_pools(eval_set)]:
-        y = data.get_label()
-        loss.validate(y, _pool_weight(data))
-        data.set_baseline(per_row(init, len(y)))
+    pools = [pool, *_pools(eval_set)]
+    for data in pools:
+        loss.validate(data.get_label(), _pool_weight(data))
+    # the start goes into the pools' baselines for the fit only: left there, CatBoost would add
+    # it again (on top of the bias) when predicting on or evaluating these pools later
+    saved = [data.get_baseline() for data in pools]
     model = catboost.CatBoost(params)
-    model.fit(pool, eval_set=eval_set, **fit_kwargs)
+    try:
+        for data in pools:
+            data.set_baseline(per_row(init, data.num_row()))
+        model.fit(pool, eval_set=eval_set, **fit_kwargs)
+    finally:
+        for data, baseline in zip(pools, saved, strict=True):
+            data.set_baseline(baseline)
     model.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
     return model
 
@@ -129,3 +138,43 @@ def predict(model, data, loss, **kwargs) -> np.ndarray:
     (which include the bias that ``train`` stored)."""
     raw = model.predict(data, prediction_type="RawFormulaVal", **kwargs)
     return get_loss(loss).inverse_link(raw)
+
+
+def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, eval_sample_weight=None,
+                  eval_metric=None, early_stopping_rounds=None, **fit_params):
+    """Fit a CatBoost scikit-learn estimator (in place) with ``loss``, started from its optimal
+    constant (``baseline`` on every pool), stored afterwards as the model's bias. Used by
+    ``boostloss.sklearn``. Early stopping, if asked, watches ``eval_metric`` (default: the loss)
+    and keeps the best model."""
+    catboost = _catboost()
+    loss = get_loss(loss)
+    init = start_scores(loss, y, sample_weight, estimator.get_params().get("classes_count"))
+    init = init.astype(np.float32).astype(np.float64)
+    estimator.set_params(loss_function=objective(loss), eval_metric=metric(eval_metric or loss, loss))
+    if loss.is_multiclass:
+        estimator.set_params(classes_count=init.size)
+    cat_features = estimator.get_params().get("cat_features")
+    pools = [catboost.Pool(xe, ye, weight=None if eval_sample_weight is None else eval_sample_weight[i],
+                           baseline=per_row(init, len(ye)), cat_features=cat_features)
+             for i, (xe, ye) in enumerate(eval_set or [])]
+    try:
+        estimator.fit(X, y, sample_weight=sample_weight, baseline=per_row(init, len(y)), eval_set=pools or None,
+                      early_stopping_rounds=early_stopping_rounds, **fit_params)
+    except catboost.CatBoostError as err:
+        if "All features are either constant or ignored" not in str(err):
+            raise
+        n = len(y)
+        raise ValueError(f"CatBoost found no usable feature in {n} sample{'s' if n != 1 else ''}: "
+                         "every feature is constant or ignored") from None
+    estimator.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
+    return init
+
+
+def predict_raw(estimator, X) -> np.ndarray:
+    """Raw formula values of a fitted CatBoost estimator, bias included."""
+    return estimator.predict(X, prediction_type="RawFormulaVal")
+
+
+def best_iteration(estimator):
+    """The best iteration on the evaluation set, or None."""
+    return estimator.get_best_iteration()

@@ -18,6 +18,9 @@ applied in both); they start from 0 unless you give ``init_score`` and add it ba
 
 from __future__ import annotations
 
+import inspect
+from contextlib import contextmanager
+
 import numpy as np
 
 from ._booster import import_booster, nonempty, per_row, resolve_metric, start_scores
@@ -88,6 +91,22 @@ class _AddStartToFirstTrees:
                 booster.set_leaf_output(index, leaf, booster.get_leaf_output(index, leaf) + start)
 
 
+@contextmanager
+def _no_usable_feature_is_a_value_error(n_rows: int):
+    """LightGBM aborts with an internal check when a custom objective meets a dataset in which
+    no feature can be split (LightGBM issue #5667); say what it means instead."""
+    try:
+        yield
+    except _lgb().basic.LightGBMError as err:
+        if "num_features()) > (0)" not in str(err):
+            raise
+        raise ValueError(
+            f"LightGBM found no feature it can split on in {n_rows} sample{'s' if n_rows != 1 else ''}: every "
+            "feature is constant or has too few rows per bin or leaf (min_child_samples / min_data_in_leaf, "
+            "min_data_in_bin); give more rows or lower those parameters"
+        ) from None
+
+
 def objective(loss) -> LightGBMObjective:
     """The LightGBM objective for ``loss`` (a Loss or a registry name)."""
     return LightGBMObjective(loss)
@@ -131,8 +150,9 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
             dataset.set_init_score(per_row(init, len(y)))
     if init_model is None:
         callbacks.append(_AddStartToFirstTrees(init))
-    return lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets,
-                     feval=feval or metric(loss), init_model=init_model, callbacks=callbacks, **kwargs)
+    with _no_usable_feature_is_a_value_error(len(labels)):
+        return lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets,
+                         feval=feval or metric(loss), init_model=init_model, callbacks=callbacks, **kwargs)
 
 
 def predict(model, data, loss, **kwargs) -> np.ndarray:
@@ -143,3 +163,42 @@ def predict(model, data, loss, **kwargs) -> np.ndarray:
     """
     raw = model.predict(data, raw_score=True, **kwargs)
     return get_loss(loss).inverse_link(raw)
+
+
+def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, eval_sample_weight=None,
+                  eval_metric=None, early_stopping_rounds=None, **fit_params):
+    """Fit a LightGBM scikit-learn estimator (in place) with ``loss``, started from its optimal
+    constant on the training and evaluation sets, the start added into the first trees so
+    the fitted model predicts from it. Used by ``boostloss.sklearn``. Early stopping, if asked,
+    watches ``eval_metric`` (default: the loss)."""
+    lgb = _lgb()
+    loss = get_loss(loss)
+    init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
+    estimator.set_params(objective=objective(loss), metric="None")
+    if loss.is_multiclass:
+        estimator.set_params(num_class=init.size)  # LGBMClassifier sets it only beyond two classes
+    callbacks = [*fit_params.pop("callbacks", []), _AddStartToFirstTrees(init)]
+    if early_stopping_rounds:
+        callbacks.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
+    if eval_set:
+        fit_params.update(eval_sample_weight=eval_sample_weight, eval_metric=metric(eval_metric or loss, loss),
+                          eval_init_score=[per_row(init, len(ye)) for _, ye in eval_set])
+        if "eval_X" in inspect.signature(estimator.fit).parameters:  # LightGBM >= 4.7
+            fit_params.update(eval_X=tuple(x for x, _ in eval_set), eval_y=tuple(ye for _, ye in eval_set))
+        else:
+            fit_params["eval_set"] = list(eval_set)
+    with _no_usable_feature_is_a_value_error(len(y)):
+        estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)), callbacks=callbacks,
+                      **fit_params)
+    return init
+
+
+def predict_raw(estimator, X) -> np.ndarray:
+    """Raw scores of a fitted LightGBM estimator (best iteration after early stopping)."""
+    return estimator.predict(X, raw_score=True)
+
+
+def best_iteration(estimator):
+    """The best iteration found by early stopping (0-based), or None."""
+    best = getattr(estimator, "best_iteration_", 0)
+    return best - 1 if best else None

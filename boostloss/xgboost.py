@@ -120,3 +120,37 @@ def predict(model, data, loss, **kwargs) -> np.ndarray:
             kwargs["iteration_range"] = (0, int(best) + 1)
     raw = model.predict(data, output_margin=True, **kwargs)
     return get_loss(loss).inverse_link(raw)
+
+
+def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, eval_sample_weight=None,
+                  eval_metric=None, early_stopping_rounds=None, **fit_params):
+    """Fit an XGBoost scikit-learn estimator (in place) with ``loss``, started from its optimal
+    constant, which is stored as ``base_score`` (for ``XGBClassifier`` on two classes, whose
+    internal objective reads it as a probability, as its sigmoid). Used by
+    ``boostloss.sklearn``. Early stopping, if asked, watches ``eval_metric`` (default: the loss)
+    on the last evaluation set."""
+    xgb = _xgb()
+    loss = get_loss(loss)
+    init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
+    if loss.is_multiclass:
+        estimator.set_params(num_class=init.size)
+    base = init
+    if isinstance(estimator, xgb.XGBClassifier) and np.unique(y).size == 2:
+        base = 1.0 / (1.0 + np.exp(-init))  # its internal binary:logistic reads base_score as a probability
+    base = base.tolist() if loss.is_multiclass else float(base[0])
+    estimator.set_params(objective=objective(loss), eval_metric=metric(eval_metric or loss, loss),
+                         base_score=base, disable_default_eval_metric=True,
+                         early_stopping_rounds=early_stopping_rounds)
+    estimator.fit(X, y, sample_weight=sample_weight, eval_set=eval_set,
+                  sample_weight_eval_set=eval_sample_weight, verbose=False, **fit_params)
+    return init
+
+
+def predict_raw(estimator, X) -> np.ndarray:
+    """Raw margins of a fitted XGBoost estimator (best iteration after early stopping)."""
+    return estimator.predict(X, output_margin=True)
+
+
+def best_iteration(estimator):
+    """The best iteration found by early stopping, or None."""
+    return getattr(estimator, "best_iteration", None) if estimator.get_params().get("early_stopping_rounds") else None

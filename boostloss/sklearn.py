@@ -1,0 +1,277 @@
+"""scikit-learn meta-estimators around an XGBoost, LightGBM or CatBoost estimator.
+
+``BoostRegressor(estimator, loss)`` and ``BoostClassifier(estimator, loss)`` clone the inner
+booster estimator at ``fit``, install the loss as its objective and evaluation metric, start
+training (and evaluation sets) from ``loss.init_score``, apply sample weights, and return
+predictions in the target's units. Booster hyper-parameters stay on the inner estimator
+(``estimator__max_depth``), loss parameters on the loss (``loss__delta``).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+
+from .losses.binary import BinaryLoss
+from .losses.multiclass import TwoClassView, class_balanced_weights
+from .registry import get_loss
+
+BOOSTERS = ("xgboost", "lightgbm", "catboost")
+
+
+def _adapter(estimator):
+    """The boostloss adapter module for a booster's scikit-learn estimator."""
+    package = type(estimator).__module__.partition(".")[0]
+    if package not in BOOSTERS:
+        raise TypeError(
+            f"estimator must be an XGBoost, LightGBM or CatBoost scikit-learn estimator, got {type(estimator).__name__}"
+        )
+    return import_module(f"boostloss.{package}")
+
+
+def _unfitted_copy(estimator):
+    """``sklearn.base.clone``; CatBoost estimators holding list parameters (``cat_features``)
+    fail clone's identity check, so they are copied with CatBoost's own ``copy``."""
+    try:
+        return clone(estimator)
+    except RuntimeError:
+        if _adapter(estimator).__name__ != "boostloss.catboost":
+            raise
+        return estimator.copy()
+
+
+def _default_estimator(kind: str):
+    lgb = import_module("boostloss._booster").import_booster("lightgbm", "lightgbm")
+    return lgb.LGBMRegressor(verbose=-1) if kind == "regressor" else lgb.LGBMClassifier(verbose=-1)
+
+
+def _sparse_for_boosters(X):
+    """A scipy sparse matrix (not array) with 32-bit indices when they fit: what all three accept."""
+    X = sparse.csr_matrix(X) if not sparse.isspmatrix_csc(X) else sparse.csc_matrix(X)
+    if X.indices.dtype != np.int32 and max(X.shape) < np.iinfo(np.int32).max and X.nnz < np.iinfo(np.int32).max:
+        X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)
+    return X
+
+
+class _BoostBase(BaseEstimator):
+    """Shared fitting and prediction; subclasses prepare the targets."""
+
+    _kind = "regressor"
+
+    def __init__(self, estimator=None, loss="squared_error", early_stopping_rounds=None, eval_metric=None):
+        self.estimator = estimator
+        self.loss = loss
+        self.early_stopping_rounds = early_stopping_rounds
+        self.eval_metric = eval_metric
+
+    def _check_X(self, X, y=None, reset=False):
+        """Validate ``X`` (and ``y``): shapes, lengths, feature names. DataFrames reach the booster
+        unchanged so their categorical columns keep their meaning."""
+        kwargs = dict(reset=reset, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite="allow-nan")
+        if reset and y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if y is None:
+            checked = validate_data(self, X, **kwargs)
+        else:
+            checked, y = validate_data(self, X, y, y_numeric=self._kind == "regressor", **kwargs)
+        if hasattr(X, "columns"):
+            checked = X
+        elif sparse.issparse(checked):
+            checked = _sparse_for_boosters(checked)
+        elif getattr(checked, "dtype", None) is np.dtype(object):
+            checked = checked.astype(np.float64)
+        return checked if y is None else (checked, y)
+
+    def _fit(self, X, y, sample_weight, eval_set, fit_params):
+        sample_weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self.loss_ = self._loss_for_booster(clone(get_loss(self.loss)))
+        self.loss_.validate(y, sample_weight)
+        estimator = self.estimator if self.estimator is not None else _default_estimator(self._kind)
+        adapter = _adapter(estimator)
+        self._check_estimator_kind(estimator)
+        self.estimator_ = _unfitted_copy(estimator)
+        eval_pairs, eval_weights = self._eval_sets(eval_set)
+        self.init_score_ = adapter.fit_estimator(
+            self.estimator_, self.loss_, X, y, sample_weight=sample_weight, eval_set=eval_pairs,
+            eval_sample_weight=eval_weights, eval_metric=self.eval_metric,
+            early_stopping_rounds=self.early_stopping_rounds, **fit_params)
+        self.best_iteration_ = adapter.best_iteration(self.estimator_) if eval_pairs else None
+        return self
+
+    def _eval_sets(self, eval_set):
+        """``[(X, y)]`` or ``[(X, y, w)]`` -> checked pairs with targets encoded like ``y``, and weights."""
+        if not eval_set:
+            return None, None
+        pairs, weights = [], []
+        for item in eval_set:
+            Xe, ye, *we = item
+            ye = self._encode_eval(ye)
+            self.loss_.validate(ye, we[0] if we else None)
+            pairs.append((self._check_X(Xe), ye))
+            weights.append(np.asarray(we[0], dtype=np.float64) if we else np.ones(len(ye)))
+        return pairs, weights
+
+    def _encode_eval(self, y):
+        return column_or_1d(y).astype(np.float64)
+
+    def _check_estimator_kind(self, estimator):
+        pass
+
+    def _loss_for_booster(self, loss):
+        return loss
+
+    def _raw(self, X):
+        check_is_fitted(self, "estimator_")
+        X = self._check_X(X)
+        return np.asarray(_adapter(self.estimator_).predict_raw(self.estimator_, X), dtype=np.float64)
+
+    @property
+    def feature_importances_(self):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.feature_importances_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags
+
+
+class BoostRegressor(RegressorMixin, _BoostBase):
+    """A booster trained with a boostloss regression loss.
+
+    Parameters
+    ----------
+    estimator : XGBRegressor, LGBMRegressor or CatBoostRegressor (unfitted), default LGBMRegressor().
+    loss : Loss or registry name, default "squared_error". Not a binary or multiclass loss.
+    early_stopping_rounds : int or None. Stop when ``eval_metric`` has not improved on the
+        last evaluation set for this many rounds; ``predict`` then uses the best iteration.
+    eval_metric : Metric, Loss, name or None (the loss itself).
+
+    Attributes: ``estimator_`` (the fitted booster estimator), ``loss_``, ``init_score_``,
+    ``best_iteration_``, ``feature_importances_``, ``n_features_in_``, ``feature_names_in_``.
+    """
+
+    def fit(self, X, y, sample_weight=None, eval_set=None, **fit_params):
+        """Fit on ``X, y``; ``eval_set`` is a list of ``(X, y)`` or ``(X, y, sample_weight)``;
+        other keyword arguments go to the booster's ``fit``."""
+        loss = get_loss(self.loss)
+        if loss.is_multiclass or isinstance(loss, BinaryLoss):
+            raise ValueError(f"BoostRegressor: {loss!r} is a classification loss; use BoostClassifier")
+        X, y = self._check_X(X, y, reset=True)
+        return self._fit(X, y.astype(np.float64), sample_weight, eval_set, fit_params)
+
+    def _check_estimator_kind(self, estimator):
+        if is_classifier(estimator):
+            raise ValueError(f"BoostRegressor needs a regressor as estimator, got {type(estimator).__name__}")
+
+    def predict(self, X):
+        """Predictions in the target's units."""
+        raw = self._raw(X)
+        return self.loss_.inverse_link(raw)
+
+
+class BoostClassifier(ClassifierMixin, _BoostBase):
+    """A booster trained with a boostloss binary or multiclass loss.
+
+    Parameters
+    ----------
+    estimator : XGBClassifier, LGBMClassifier or CatBoostClassifier (unfitted; their regressor
+        counterparts work too), default LGBMClassifier().
+    loss : Loss or registry name, default "logistic". A binary loss needs exactly two classes.
+    class_weight : None, "balanced", "effective_number" (weights ``(1-beta)/(1-beta^n_c)``, see
+        ``boostloss.class_balanced_weights``) or a dict {label: weight}; multiplies sample weights.
+    beta : float, the ``beta`` of the effective-number weighting.
+    early_stopping_rounds, eval_metric : as for ``BoostRegressor``.
+
+    Labels may be of any type; ``classes_`` holds them sorted. ``predict_proba`` returns
+    probabilities whose rows sum to 1, ``decision_function`` the raw margins.
+    """
+
+    _kind = "classifier"
+
+    def __init__(self, estimator=None, loss="logistic", class_weight=None, beta=0.999,
+                 early_stopping_rounds=None, eval_metric=None):
+        super().__init__(estimator=estimator, loss=loss, early_stopping_rounds=early_stopping_rounds,
+                         eval_metric=eval_metric)
+        self.class_weight = class_weight
+        self.beta = beta
+
+    def fit(self, X, y, sample_weight=None, eval_set=None, **fit_params):
+        """Fit on ``X, y``; see ``BoostRegressor.fit``."""
+        X, y = self._check_X(X, y, reset=True)
+        check_classification_targets(y)
+        self._encoder = LabelEncoder().fit(y)
+        self.classes_ = self._encoder.classes_
+        encoded = self._encoder.transform(y)
+        loss = get_loss(self.loss)
+        n_classes = len(self.classes_)
+        if not (loss.is_multiclass or isinstance(loss, BinaryLoss)):
+            raise ValueError(f"BoostClassifier: {loss!r} is a regression loss; use BoostRegressor")
+        if isinstance(loss, BinaryLoss) and n_classes != 2:
+            raise ValueError(f"BoostClassifier: {loss!r} is a binary loss but y has {n_classes} classes")
+        if n_classes < 2:
+            raise ValueError(f"BoostClassifier: y has 1 class ({self.classes_[0]!r}); need at least two")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, encoded, dtype=np.float64)
+            if not sample_weight.sum() > 0:
+                raise ValueError("BoostClassifier: sample weights are all zero")
+        sample_weight = self._class_weighted(encoded, sample_weight, len(encoded))
+        if sample_weight is not None and np.unique(encoded[sample_weight > 0]).size < 2:
+            raise ValueError("BoostClassifier: only 1 class has positive sample weight; need at least two")
+        return self._fit(X, encoded.astype(np.float64), sample_weight, eval_set, fit_params)
+
+    def _loss_for_booster(self, loss):
+        """Two classes with a multiclass loss train one score per row, as boosters do for binary tasks."""
+        return TwoClassView(loss) if loss.is_multiclass and len(self.classes_) == 2 else loss
+
+    def _class_weighted(self, encoded, sample_weight, n):
+        if self.class_weight is None:
+            return sample_weight
+        per_class = self._class_weight_vector(encoded)
+        base = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        return base * per_class[encoded]
+
+    def _class_weight_vector(self, encoded):
+        k = len(self.classes_)
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"BoostClassifier: class_weight names labels not in y: {sorted(unknown)}")
+            return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()])
+        if self.class_weight == "balanced":
+            return compute_class_weight("balanced", classes=np.arange(k), y=encoded)
+        if self.class_weight == "effective_number":
+            weights = class_balanced_weights(encoded, self.beta)
+            return np.array([weights[i] for i in range(k)])
+        raise ValueError(f"BoostClassifier: class_weight must be None, 'balanced', 'effective_number' or a dict, "
+                         f"got {self.class_weight!r}")
+
+    def _encode_eval(self, y):
+        y = column_or_1d(y)
+        unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(f"BoostClassifier: eval_set has labels not seen in training: {sorted(unknown)}")
+        return self._encoder.transform(y).astype(np.float64)
+
+    def decision_function(self, X):
+        """Raw margins: ``(n,)`` log-odds of the second class on two classes, else ``(n, k)`` scores."""
+        return self._raw(X)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape ``(n, n_classes)``, rows summing to 1."""
+        raw = self._raw(X)
+        proba = self.loss_.inverse_link(raw)
+        return proba if proba.ndim == 2 else np.column_stack([1.0 - proba, proba])
+
+    def predict(self, X):
+        """The most probable class label."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -1,0 +1,702 @@
+"""The booster adapters: bl.xgboost, bl.lightgbm and bl.catboost.
+
+* twins: where a booster has a built-in objective with our math, our objective started from
+  the same score grows the same trees; where the built-in's Hessian differs, the difference is
+  pinned down exactly;
+* weights act like duplicated rows, through the train APIs and the scikit-learn APIs;
+* the start score (intercept) is baked into the saved model;
+* metrics report the weighted loss of the raw scores; early stopping watches them;
+* pickling, CatBoost's numba JIT, bad targets, a missing booster.
+
+Data are small and every booster runs single-threaded with fixed seeds, so results are
+deterministic; tolerances are stated relative to the scale of the raw scores.
+"""
+
+import inspect
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import expit
+
+import boostloss as bl
+
+xgb = pytest.importorskip("xgboost")
+lgb = pytest.importorskip("lightgbm")
+catboost = pytest.importorskip("catboost")
+
+XGB_PARAMS = {"max_depth": 3, "learning_rate": 0.3, "nthread": 1, "seed": 0}
+LGB_PARAMS = {"num_leaves": 8, "learning_rate": 0.3, "num_threads": 1, "seed": 0, "verbose": -1,
+              "deterministic": True}
+# Plain boosting, no bootstrap, no random split scores and one Newton step per leaf: CatBoost
+# then grows the trees a built-in objective with the same derivatives would grow.
+CB_PARAMS = {"depth": 3, "learning_rate": 0.3, "thread_count": 1, "random_seed": 0, "verbose": False,
+             "boosting_type": "Plain", "bootstrap_type": "No", "random_strength": 0,
+             "leaf_estimation_iterations": 1, "leaf_estimation_method": "Newton"}
+
+
+# --------------------------------------------------------------------------- data
+def features(n, seed, d=5):
+    return np.random.default_rng(seed).normal(size=(n, d))
+
+
+def target(kind, X, seed):
+    """A target of the given family whose mean depends on the first two features."""
+    rng = np.random.default_rng(seed)
+    f = X[:, 0] + 0.5 * np.sin(X[:, 1])
+    n = len(X)
+    if kind == "real":
+        return 3 * f + rng.normal(size=n)
+    if kind == "heavy":  # heavy tails, for the robust losses
+        return 3 * f + rng.standard_t(2, size=n)
+    if kind == "binary":
+        return (rng.random(n) < expit(f)).astype(float)
+    if kind == "count":
+        return rng.poisson(np.exp(0.5 * f)).astype(float)
+    if kind == "positive":
+        return rng.gamma(2.0, np.exp(0.5 * f) / 2)
+    if kind == "compound":  # Tweedie: a point mass at 0 and a positive continuous part
+        return rng.poisson(np.exp(0.5 * f)) * rng.gamma(2.0, 1.0, size=n)
+    if kind == "classes":
+        logits = np.column_stack([X[:, 0], X[:, 1], -X[:, 0]])
+        p = np.cumsum(bl.SoftmaxCrossEntropy().inverse_link(logits), axis=1)
+        return (rng.random((n, 1)) > p).sum(axis=1).astype(float)
+    raise ValueError(kind)
+
+
+def max_gap(a, b):
+    """Largest difference relative to the spread of ``a`` (the scale of the raw scores)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / max(np.std(a), 1e-12))
+
+
+def per_row(start, n):
+    """A start score (a scalar, or one per class) repeated for n rows."""
+    return np.tile(start, (n, 1)) if np.ndim(start) else np.full(n, start)
+
+
+def weighted_loss(loss, y, raw, w=None):
+    return float(np.average(loss.loss(y, raw), weights=w))
+
+
+# --------------------------------------------------------------------------- one interface per booster
+class XGBoostRunner:
+    name = "xgboost"
+    params = XGB_PARAMS
+    weight_params = {}  # hist bins of integer features with 20 values are the same either way
+
+    def fit(self, loss, X, y, w=None, rounds=10, valid=None, metric=None, early_stopping=None, **params):
+        """bl.xgboost.train; returns the model and the metric history {"train": [...], "valid": [...]}."""
+        dtrain = xgb.DMatrix(X, y, weight=w)
+        evals = [(dtrain, "train")] + ([(xgb.DMatrix(valid[0], valid[1], weight=valid[2]), "valid")]
+                                       if valid else [])
+        history = {}
+        model = bl.xgboost.train(loss, {**self.params, **params}, dtrain, rounds, evals=evals,
+                                 evals_result=history, early_stopping_rounds=early_stopping,
+                                 custom_metric=None if metric is None else bl.xgboost.metric(metric, loss),
+                                 verbose_eval=False)
+        return model, {name: next(iter(values.values())) for name, values in history.items()}
+
+    def raw(self, model, X):
+        return model.predict(xgb.DMatrix(X), output_margin=True).astype(np.float64)
+
+    def rounds(self, model):
+        return model.num_boosted_rounds()
+
+    def reloaded_raw(self, model, X, tmp_path):
+        model.save_model(tmp_path / "model.json")
+        return self.raw(xgb.Booster(model_file=tmp_path / "model.json"), X)
+
+    def sklearn_fit(self, loss, X, y, w=None, rounds=10, **params):
+        """XGBRegressor with our objective (starting from XGBoost's default base score)."""
+        p = {**self.params, **params}
+        model = xgb.XGBRegressor(objective=bl.xgboost.objective(loss), n_estimators=rounds, n_jobs=1,
+                                 max_depth=p["max_depth"], learning_rate=p["learning_rate"], random_state=0)
+        return model.fit(X, y, sample_weight=w)
+
+
+class LightGBMRunner:
+    name = "lightgbm"
+    params = LGB_PARAMS
+    # LightGBM counts rows per leaf from Hessian sums (so weights inflate the counts): turn the
+    # row-count limit off; one row per bin so binning does not depend on row counts either.
+    weight_params = {"min_data_in_leaf": 0, "min_sum_hessian_in_leaf": 1e-6, "min_data_in_bin": 1}
+
+    def fit(self, loss, X, y, w=None, rounds=10, valid=None, metric=None, early_stopping=None, **params):
+        dtrain = lgb.Dataset(X, y, weight=w)
+        sets, names = [dtrain], ["train"]
+        if valid:
+            sets.append(lgb.Dataset(valid[0], valid[1], weight=valid[2]))
+            names.append("valid")
+        history = {}
+        callbacks = [lgb.record_evaluation(history)]
+        if early_stopping:
+            callbacks.append(lgb.early_stopping(early_stopping, verbose=False))
+        feval = None if metric is None else bl.lightgbm.metric(metric, loss)
+        model = bl.lightgbm.train(loss, {**self.params, **params}, dtrain, rounds, valid_sets=sets,
+                                  valid_names=names, feval=feval, callbacks=callbacks)
+        return model, {name: next(iter(values.values())) for name, values in history.items()}
+
+    def raw(self, model, X):
+        return model.predict(X, raw_score=True)
+
+    def rounds(self, model):
+        return model.current_iteration()
+
+    def reloaded_raw(self, model, X, tmp_path):
+        model.save_model(tmp_path / "model.txt")
+        return self.raw(lgb.Booster(model_file=tmp_path / "model.txt"), X)
+
+    def sklearn_fit(self, loss, X, y, w=None, rounds=10, **params):
+        """LGBMRegressor with our objective (starting from 0)."""
+        p = {k: v for k, v in {**self.params, **params}.items() if k not in ("seed", "num_threads")}
+        model = lgb.LGBMRegressor(objective=bl.lightgbm.objective(loss), n_estimators=rounds, n_jobs=1,
+                                  random_state=0, **p)
+        return model.fit(X, y, sample_weight=w)
+
+
+class CatBoostRunner:
+    name = "catboost"
+    params = CB_PARAMS
+    # CatBoost scales l2_leaf_reg by (sum of weights / rows), which duplicating rows changes.
+    weight_params = {"l2_leaf_reg": 0}
+
+    def fit(self, loss, X, y, w=None, rounds=10, valid=None, metric=None, early_stopping=None, **params):
+        p = {**self.params, "iterations": rounds, **params}
+        if metric is not None:
+            p["eval_metric"] = bl.catboost.metric(metric, loss)
+        eval_set = catboost.Pool(valid[0], valid[1], weight=valid[2]) if valid else None
+        model = bl.catboost.train(loss, p, catboost.Pool(X, y, weight=w), eval_set=eval_set,
+                                  early_stopping_rounds=early_stopping)
+        history = model.get_evals_result()
+        names = {"learn": "train", "validation": "valid"}
+        return model, {names[name]: next(iter(values.values())) for name, values in history.items()}
+
+    def raw(self, model, X):
+        return model.predict(X, prediction_type="RawFormulaVal")
+
+    def rounds(self, model):
+        return model.tree_count_  # CatBoost keeps the best iteration on the eval set by default
+
+    def reloaded_raw(self, model, X, tmp_path):
+        model.save_model(str(tmp_path / "model.cbm"))
+        return self.raw(catboost.CatBoost().load_model(str(tmp_path / "model.cbm")), X)
+
+    def sklearn_fit(self, loss, X, y, w=None, rounds=10, **params):
+        """CatBoostRegressor with our objective and metric (starting from 0)."""
+        model = catboost.CatBoostRegressor(loss_function=bl.catboost.objective(loss),
+                                           eval_metric=bl.catboost.metric(loss), iterations=rounds,
+                                           **{**self.params, **params})
+        return model.fit(X, y, sample_weight=w)
+
+
+RUNNERS = {r.name: r for r in (XGBoostRunner(), LightGBMRunner(), CatBoostRunner())}
+
+
+@pytest.fixture(params=list(RUNNERS))
+def runner(request):
+    return RUNNERS[request.param]
+
+
+# --------------------------------------------------------------------------- twins: XGBoost
+# (loss, target kind, built-in parameters, base_score in the built-in's own units from our raw start)
+XGB_TWINS = {
+    "squarederror": (bl.SquaredError(), "real", {"objective": "reg:squarederror"}, float),
+    "logistic": (bl.Logistic(), "binary", {"objective": "binary:logistic"}, expit),
+    "poisson": (bl.Poisson(), "count", {"objective": "count:poisson", "max_delta_step": 0}, np.exp),
+    "gamma": (bl.Gamma(), "positive", {"objective": "reg:gamma"}, np.exp),
+    "tweedie": (bl.Tweedie(power=1.3), "compound",
+                {"objective": "reg:tweedie", "tweedie_variance_power": 1.3}, np.exp),
+    "pseudohuber": (bl.PseudoHuber(delta=2.0, hessian="exact"), "heavy",
+                    {"objective": "reg:pseudohubererror", "huber_slope": 2.0}, float),
+}
+
+
+def xgb_raw(model, dmatrix):
+    return model.predict(dmatrix, output_margin=True)
+
+
+@pytest.mark.parametrize("case", list(XGB_TWINS))
+def test_xgboost_builtin_twins_grow_the_same_trees(case):
+    loss, kind, builtin, to_units = XGB_TWINS[case]
+    X = features(1000, 0)
+    y = target(kind, X, 1)
+    dtrain = xgb.DMatrix(X, y)
+    ours = bl.xgboost.train(loss, XGB_PARAMS, dtrain, 20)
+    start = float(to_units(loss.init_score(y)))
+    theirs = xgb.train({**XGB_PARAMS, **builtin, "base_score": start}, dtrain, 20)
+    # XGBoost works in float32: measured gaps are 1.5e-7 to 5e-7 of the spread (a few float32
+    # ulps) after 20 rounds; 2e-6 leaves room, while any change of math shows up at 1e-3 or more.
+    assert max_gap(xgb_raw(ours, dtrain), xgb_raw(theirs, dtrain)) < 2e-6
+
+
+class ScaledHessian:
+    """A custom objective for the booster's own API: our gradient, our Hessian times ``factor``."""
+
+    def __init__(self, loss, factor):
+        self.loss, self.factor = loss, factor
+
+    def __call__(self, raw, data):
+        grad, hess = self.loss.grad_hess(data.get_label(), raw)
+        return grad, self.factor * hess
+
+
+def test_xgboost_softprob_is_softmax_cross_entropy_with_doubled_hessian():
+    loss, k = bl.SoftmaxCrossEntropy(), 3
+    X = features(600, 2, d=4)
+    y = target("classes", X, 3)
+    dtrain = xgb.DMatrix(X, y)
+    init = loss.init_score(y).tolist()
+    params = {**XGB_PARAMS, "num_class": k}
+    # multi:softprob reads a vector base_score as margins, like a custom objective
+    builtin = xgb.train({**params, "objective": "multi:softprob", "base_score": init}, dtrain, 10)
+    doubled = xgb.train({**params, "base_score": init}, dtrain, 10, obj=ScaledHessian(loss, 2.0))
+    ours = bl.xgboost.train(loss, params, dtrain, 10)
+
+    assert max_gap(xgb_raw(builtin, dtrain), xgb_raw(doubled, dtrain)) < 2e-6  # measured 3e-7: 2 p (1 - p)
+    assert max_gap(xgb_raw(builtin, dtrain), xgb_raw(ours, dtrain)) > 0.1  # ours is the exact p (1 - p)
+
+
+# --------------------------------------------------------------------------- twins: LightGBM
+# poisson_max_delta_step must be > 0 and LightGBM's Poisson Hessian is exp(raw + step): 1e-300
+# makes it exp(raw) exactly.
+LGB_TWINS = {
+    "regression": (bl.SquaredError(), "real", {"objective": "regression"}),
+    "binary": (bl.Logistic(), "binary", {"objective": "binary"}),
+    "poisson": (bl.Poisson(), "count", {"objective": "poisson", "poisson_max_delta_step": 1e-300}),
+    "gamma": (bl.Gamma(), "positive", {"objective": "gamma"}),
+    "tweedie": (bl.Tweedie(power=1.3), "compound", {"objective": "tweedie", "tweedie_variance_power": 1.3}),
+    "fair": (bl.Fair(c=2.0, hessian="exact"), "heavy", {"objective": "fair", "fair_c": 2.0}),
+    "huber": (bl.Huber(delta=2.0, hessian="unit"), "heavy", {"objective": "huber", "alpha": 2.0}),
+}
+# LightGBM's own start (boost_from_average) is our init_score for these
+LGB_AVERAGE_TWINS = ["regression", "binary", "poisson", "gamma", "tweedie"]
+
+
+def lgb_builtin(builtin, X, y, rounds, init=None, **params):
+    """A built-in LightGBM objective; with ``init`` it starts from that score (and adds it back)."""
+    if init is None:
+        model = lgb.train({**LGB_PARAMS, **params, **builtin}, lgb.Dataset(X, y), rounds)
+        return model.predict(X, raw_score=True)
+    dataset = lgb.Dataset(X, y, init_score=per_row(init, len(y)))
+    model = lgb.train({**LGB_PARAMS, **params, **builtin, "boost_from_average": False}, dataset, rounds)
+    return model.predict(X, raw_score=True) + init
+
+
+@pytest.mark.parametrize("case", list(LGB_TWINS))
+def test_lightgbm_builtin_twins_from_the_same_start_grow_the_same_trees(case):
+    loss, kind, builtin = LGB_TWINS[case]
+    X = features(1000, 0)
+    y = target(kind, X, 1)
+    ours = bl.lightgbm.train(loss, LGB_PARAMS, lgb.Dataset(X, y), 20).predict(X, raw_score=True)
+    theirs = lgb_builtin(builtin, X, y, 20, init=loss.init_score(y))
+    # LightGBM computes in float64 throughout: measured gaps <= 2e-15 of the spread
+    assert max_gap(ours, theirs) < 1e-12
+
+
+@pytest.mark.parametrize("case", LGB_AVERAGE_TWINS)
+def test_lightgbm_boost_from_average_is_our_init_score(case):
+    loss, kind, builtin = LGB_TWINS[case]
+    X = features(1000, 0)
+    y = target(kind, X, 1)
+    ours = bl.lightgbm.train(loss, LGB_PARAMS, lgb.Dataset(X, y), 20).predict(X, raw_score=True)
+    # LightGBM averages its float32 copy of the labels; we average the float64 targets:
+    # measured gaps <= 1e-8 of the spread
+    assert max_gap(ours, lgb_builtin(builtin, X, y, 20)) < 1e-7
+
+
+def test_lightgbm_huber_is_our_unit_hessian_huber_not_the_exact_one():
+    X = features(1000, 0)
+    y = target("heavy", X, 1)
+    builtin = {"objective": "huber", "alpha": 2.0}
+
+    def gap(loss):
+        ours = bl.lightgbm.train(loss, LGB_PARAMS, lgb.Dataset(X, y), 20).predict(X, raw_score=True)
+        return max_gap(ours, lgb_builtin(builtin, X, y, 20, init=loss.init_score(y)))
+
+    assert gap(bl.Huber(2.0, hessian="unit")) < 1e-12
+    assert gap(bl.Huber(2.0, hessian="exact")) > 0.1
+    assert gap(bl.Huber(2.0)) > 0.01  # the default secant Hessian
+
+
+def test_lightgbm_multiclass_is_softmax_cross_entropy_with_hessian_times_k_over_k_minus_1():
+    loss, k = bl.SoftmaxCrossEntropy(), 3
+    X = features(600, 2, d=4)
+    y = target("classes", X, 3)
+    init = loss.init_score(y)
+    params = {**LGB_PARAMS, "num_class": k}
+    builtin = lgb_builtin({"objective": "multiclass"}, X, y, 10, init=init, num_class=k)
+
+    def custom(factor):
+        dataset = lgb.Dataset(X, y, init_score=per_row(init, len(y)))
+        model = lgb.train({**params, "objective": ScaledHessian(loss, factor)}, dataset, 10)
+        return model.predict(X, raw_score=True) + init
+
+    assert max_gap(builtin, custom(k / (k - 1))) < 1e-12  # measured: identical
+    assert max_gap(builtin, custom(1.0)) > 0.1
+    # and bl.lightgbm.train is the plain, exact-Hessian objective from the same start
+    ours = bl.lightgbm.train(loss, params, lgb.Dataset(X, y), 10).predict(X, raw_score=True)
+    assert max_gap(ours, custom(1.0)) < 1e-12
+
+
+# --------------------------------------------------------------------------- twins: CatBoost
+CB_TWINS = {
+    "RMSE": (bl.SquaredError(), "real"),
+    "Logloss": (bl.Logistic(), "binary"),
+    "Poisson": (bl.Poisson(), "count"),
+    "Tweedie:variance_power=1.3": (bl.Tweedie(power=1.3), "compound"),
+    # CatBoost reads alpha as float32: 0.75 is exact there (alpha=0.8 agrees only to ~3e-7)
+    "Expectile:alpha=0.75": (bl.Expectile(alpha=0.75), "heavy"),
+    "Huber:delta=2.0": (bl.Huber(delta=2.0, hessian="exact"), "heavy"),  # CatBoost's Huber: exact Hessian
+    "LogCosh": (bl.LogCosh(hessian="exact"), "heavy"),
+}
+
+
+def cb_builtin(name, X, y, rounds, init):
+    """A built-in CatBoost loss started from ``init`` (a float32 baseline, added back)."""
+    model = catboost.CatBoost({**CB_PARAMS, "iterations": rounds, "loss_function": name,
+                               "boost_from_average": False})
+    model.fit(catboost.Pool(X, y, baseline=per_row(init, len(y))))
+    return model.predict(X, prediction_type="RawFormulaVal") + init
+
+
+@pytest.mark.parametrize("case", list(CB_TWINS))
+def test_catboost_builtin_twins_from_the_same_start_grow_the_same_trees(case):
+    loss, kind = CB_TWINS[case]
+    X = features(1000, 0)
+    y = target(kind, X, 1)
+    ours = bl.catboost.train(loss, {**CB_PARAMS, "iterations": 20}, catboost.Pool(X, y))
+    init = float(np.float32(loss.init_score(y)))  # CatBoost keeps baselines (and our bias) in float32
+    # float64 approxes: measured gaps <= 3e-15 of the spread, except RMSE and Huber on some data
+    # (<= 5e-11 over five data seeds: CatBoost sums their leaf statistics in another order)
+    assert max_gap(ours.predict(X, prediction_type="RawFormulaVal"), cb_builtin(case, X, y, 20, init)) < 1e-9
+
+
+def test_catboost_huber_uses_the_exact_hessian_unlike_lightgbm():
+    X = features(1000, 0)
+    y = target("heavy", X, 1)
+    loss = bl.Huber(delta=2.0, hessian="unit")
+    ours = bl.catboost.train(loss, {**CB_PARAMS, "iterations": 20}, catboost.Pool(X, y))
+    builtin = cb_builtin("Huber:delta=2.0", X, y, 20, float(np.float32(loss.init_score(y))))
+    assert max_gap(ours.predict(X, prediction_type="RawFormulaVal"), builtin) > 0.1
+
+
+# --------------------------------------------------------------------------- weights
+def duplicated_rows_data():
+    """Integer features with 20 values (every booster bins them alike), a weight of 2 on ~30% of
+    the rows, and the same data with those rows repeated instead."""
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 20, size=(400, 3)).astype(float)
+    y = 0.3 * X[:, 0] - 0.2 * X[:, 1] + rng.normal(size=400)
+    twice = rng.random(400) < 0.3
+    w = np.where(twice, 2.0, 1.0)
+    return X, y, w, np.vstack([X, X[twice]]), np.concatenate([y, y[twice]])
+
+
+@pytest.mark.parametrize("api", ["train", "sklearn"])
+def test_weight_two_trains_the_same_model_as_a_duplicated_row(runner, api):
+    X, y, w, X2, y2 = duplicated_rows_data()
+    loss = bl.Huber(delta=1.0)  # a non-trivial Hessian, so weighting it matters
+
+    def predict(X_fit, y_fit, w_fit):
+        if api == "train":
+            model, _ = runner.fit(loss, X_fit, y_fit, w_fit, **runner.weight_params)
+            return runner.raw(model, X)
+        return runner.sklearn_fit(loss, X_fit, y_fit, w_fit, **runner.weight_params).predict(X)
+
+    weighted = predict(X, y, w)
+    assert max_gap(weighted, predict(X2, y2, None)) < 1e-12  # measured: identical
+    assert max_gap(weighted, predict(X, y, None)) > 0.01  # and the weights were applied
+
+
+# --------------------------------------------------------------------------- intercept
+@pytest.mark.parametrize("loss", [bl.SquaredError(), bl.Poisson()], ids=lambda loss: loss.name)
+def test_one_round_predicts_the_mean_and_the_saved_model_keeps_the_start(runner, loss, tmp_path):
+    X = features(500, 5, d=3)
+    y = 1e4 + X[:, 0] + np.random.default_rng(6).normal(size=500)
+    model, _ = runner.fit(loss, X, y, rounds=1, learning_rate=0.1)
+    pred = getattr(bl, runner.name).predict(model, X, loss)
+    assert_allclose(pred, 1e4, rtol=1e-3)  # without the start: ~1e3 (squared error) or ~1 (Poisson)
+    # the booster's own raw prediction of the reloaded model includes the start
+    assert_allclose(loss.inverse_link(runner.reloaded_raw(model, X, tmp_path)), pred, rtol=1e-12)
+
+
+def class_data(n=600, seed=7):
+    """Uninformative features and classes with frequencies about (0.6, 0.3, 0.1)."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)), rng.choice(3, size=n, p=[0.6, 0.3, 0.1]).astype(float)
+
+
+def test_multiclass_one_round_predicts_the_class_frequencies(runner, tmp_path):
+    loss = bl.SoftmaxCrossEntropy()
+    X, y = class_data(300 if runner.name == "catboost" else 600)  # CatBoost multiclass is one call per row
+    model, _ = runner.fit(loss, X, y, rounds=1, learning_rate=0.1)
+    proba = getattr(bl, runner.name).predict(model, X, loss)
+    assert proba.shape == (len(y), 3)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert_allclose(proba.mean(axis=0), np.bincount(y.astype(int)) / len(y), atol=0.01)  # not 1/3 each
+    assert_allclose(loss.inverse_link(runner.reloaded_raw(model, X, tmp_path)), proba, rtol=1e-12)
+
+
+def test_multiclass_trains_through_the_train_apis(runner):
+    loss = bl.SoftmaxCrossEntropy()
+    X = features(300, 8, d=4)
+    y = target("classes", X, 9)
+    model, history = runner.fit(loss, X, y, rounds=5)
+    proba = getattr(bl, runner.name).predict(model, X, loss)
+    assert proba.shape == (300, 3)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert history["train"][-1] < history["train"][0]  # the recorded cross-entropy goes down
+    assert np.mean(proba.argmax(axis=1) == y) > np.mean(y == np.bincount(y.astype(int)).argmax())
+
+
+# --------------------------------------------------------------------------- metrics
+# XGBoost logs metric values to 6 significant digits; the others keep float64 (LightGBM's and
+# CatBoost's measured relative gaps are ~2e-9, from float32 labels and baselines).
+METRIC_RTOL = {"xgboost": 1e-5, "lightgbm": 1e-7, "catboost": 1e-7}
+
+
+def metric_data():
+    rng = np.random.default_rng(10)
+    X, Xv = features(600, 11, d=3), features(300, 12, d=3)
+    y, yv = target("count", X, 13), target("count", Xv, 14)
+    return X, y, rng.uniform(0.2, 3.0, 600), Xv, yv, rng.uniform(0.2, 3.0, 300)
+
+
+def test_loss_metric_reports_the_weighted_mean_loss_of_the_raw_scores(runner):
+    loss = bl.Poisson()
+    X, y, w, Xv, yv, wv = metric_data()
+    model, history = runner.fit(loss, X, y, w, rounds=5, valid=(Xv, yv, wv))
+    rtol = METRIC_RTOL[runner.name]
+    for (name, data, labels, weights) in [("train", X, y, w), ("valid", Xv, yv, wv)]:
+        raw, logged = runner.raw(model, data), history[name][runner.rounds(model) - 1]
+        assert len(history[name]) == 5
+        assert logged == pytest.approx(weighted_loss(loss, labels, raw, weights), rel=rtol)
+        assert logged != pytest.approx(weighted_loss(loss, labels, raw), rel=100 * rtol)
+
+
+def test_plain_metric_reads_the_raw_scores_through_the_loss_link(runner):
+    loss, smape = bl.Poisson(), bl.get_metric("smape")
+    X, y, w, Xv, yv, wv = metric_data()
+    model, history = runner.fit(loss, X, y, w, rounds=5, valid=(Xv, yv, wv), metric=smape)
+    raw, logged = runner.raw(model, Xv), history["valid"][runner.rounds(model) - 1]
+    assert logged == pytest.approx(smape.score(yv, np.exp(raw), wv), rel=METRIC_RTOL[runner.name])
+    assert logged != pytest.approx(smape.score(yv, raw, wv), rel=1e-3)
+
+
+def test_early_stopping_watches_the_loss_metric(runner):
+    loss = bl.SquaredError()
+    X, Xv = features(300, 15), features(300, 16)
+    y, yv = target("heavy", X, 17), target("heavy", Xv, 18)
+    # deep trees at a high learning rate on few noisy rows overfit within a few rounds
+    deep = {"xgboost": {"max_depth": 6}, "lightgbm": {"num_leaves": 63, "min_data_in_leaf": 2},
+            "catboost": {"depth": 6}}[runner.name]
+    model, history = runner.fit(loss, X, y, rounds=200, valid=(Xv, yv, None), early_stopping=5,
+                                learning_rate=0.5, **deep)
+    valid = history["valid"]
+    best = int(np.argmin(valid))
+    assert len(valid) == best + 6 < 200  # stopped 5 rounds after the minimum of the loss metric
+    # the model predicts with its best iteration
+    pred = getattr(bl, runner.name).predict(model, Xv, loss)
+    assert weighted_loss(loss, yv, loss.link(pred)) == pytest.approx(valid[best],
+                                                                     rel=METRIC_RTOL[runner.name])
+
+
+# --------------------------------------------------------------------------- scikit-learn APIs
+def test_xgboost_regressor_takes_our_objective_and_metric():
+    X, Xv = features(600, 19), features(300, 20)
+    loss = bl.Poisson()
+    y, yv = target("count", X, 21), target("count", Xv, 22)
+    reference = bl.xgboost.predict(bl.xgboost.train(loss, XGB_PARAMS, xgb.DMatrix(X, y), 10), X, loss)
+    model = xgb.XGBRegressor(objective=bl.xgboost.objective(loss), eval_metric=bl.xgboost.metric(loss),
+                             base_score=loss.init_score(y), n_estimators=10, max_depth=3, learning_rate=0.3,
+                             n_jobs=1, disable_default_eval_metric=True)
+    model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+    assert_allclose(bl.xgboost.predict(model, X, loss), reference, rtol=1e-6)  # float32 margins
+    logged = model.evals_result()["validation_0"]
+    assert list(logged) == ["poisson"]
+    expected = weighted_loss(loss, yv, model.predict(Xv, output_margin=True))
+    assert logged["poisson"][-1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_xgboost_classifier_takes_our_objective_and_a_probability_base_score():
+    X = features(600, 23, d=3)
+    y = target("binary", X, 24)
+    loss = bl.Logistic()
+    reference = bl.xgboost.predict(bl.xgboost.train(loss, XGB_PARAMS, xgb.DMatrix(X, y), 10), X, loss)
+    # with a callable objective XGBClassifier runs binary:logistic inside, which reads base_score
+    # as a probability and applies the sigmoid in predict_proba
+    model = xgb.XGBClassifier(objective=bl.xgboost.objective(loss), base_score=float(loss.inverse_link(
+        loss.init_score(y))), n_estimators=10, max_depth=3, learning_rate=0.3, n_jobs=1)
+    proba = model.fit(X, y).predict_proba(X)
+    assert proba.shape == (600, 2)
+    assert_allclose(proba[:, 1], reference, atol=1e-6)
+    assert_allclose(bl.xgboost.predict(model, X, loss), reference, atol=1e-6)
+
+
+def lgb_eval_set(model, X, y):
+    """One evaluation set for LGBMModel.fit, in the form its version wants (eval_X from 4.7)."""
+    if "eval_X" in inspect.signature(model.fit).parameters:
+        return {"eval_X": (X,), "eval_y": (y,)}
+    return {"eval_set": [(X, y)]}
+
+
+def test_lightgbm_regressor_takes_our_objective_and_metric():
+    X, Xv = features(600, 19), features(300, 20)
+    loss = bl.Poisson()
+    y, yv = target("count", X, 21), target("count", Xv, 22)
+    init = loss.init_score(y)
+    reference = bl.lightgbm.train(loss, LGB_PARAMS, lgb.Dataset(X, y), 10).predict(X, raw_score=True)
+    model = lgb.LGBMRegressor(objective=bl.lightgbm.objective(loss), n_estimators=10, num_leaves=8,
+                              learning_rate=0.3, n_jobs=1, random_state=0, verbose=-1, deterministic=True,
+                              metric="None")
+    model.fit(X, y, init_score=per_row(init, 600), eval_metric=bl.lightgbm.metric(loss),
+              eval_init_score=[per_row(init, 300)], **lgb_eval_set(model, Xv, yv))
+    # the estimator starts from init_score but does not keep it: add it back
+    assert_allclose(model.predict(X, raw_score=True) + init, reference, rtol=1e-12)
+    logged = model.evals_result_["valid_0"]
+    assert list(logged) == ["poisson"]
+    expected = weighted_loss(loss, yv, model.predict(Xv, raw_score=True) + init)
+    assert logged["poisson"][-1] == pytest.approx(expected, rel=1e-7)
+
+
+def test_catboost_regressor_takes_our_objective_and_metric():
+    X, Xv = features(600, 19), features(300, 20)
+    loss = bl.Poisson()
+    y, yv = target("count", X, 21), target("count", Xv, 22)
+    init = float(np.float32(loss.init_score(y)))
+    reference = bl.catboost.train(loss, {**CB_PARAMS, "iterations": 10}, catboost.Pool(X, y))
+    model = catboost.CatBoostRegressor(loss_function=bl.catboost.objective(loss), iterations=10,
+                                       eval_metric=bl.catboost.metric(loss), use_best_model=False,
+                                       **CB_PARAMS)
+    model.fit(X, y, baseline=per_row(init, 600), eval_set=catboost.Pool(Xv, yv, baseline=per_row(init, 300)))
+    assert_allclose(model.predict(X, prediction_type="RawFormulaVal") + init,
+                    reference.predict(X, prediction_type="RawFormulaVal"), rtol=1e-12)
+    logged = model.get_evals_result()["validation"]["CatBoostMetric"]
+    raw_valid = model.predict(Xv, prediction_type="RawFormulaVal") + init
+    assert logged[-1] == pytest.approx(weighted_loss(loss, yv, raw_valid), rel=1e-7)
+
+
+# --------------------------------------------------------------------------- CatBoost pools
+def test_catboost_train_leaves_the_pools_baselines_as_they_were():
+    X = features(300, 25, d=3)
+    y = 1e3 + target("real", X, 26)
+    loss = bl.SquaredError()
+    pool, eval_pool = catboost.Pool(X, y), catboost.Pool(X[:100], y[:100], baseline=np.full(100, 5.0))
+    model = bl.catboost.train(loss, {**CB_PARAMS, "iterations": 5}, pool, eval_set=eval_pool)
+    assert pool.get_baseline().size == 0
+    assert_allclose(eval_pool.get_baseline().ravel(), 5.0)
+    # so predicting on the training pool does not add the start a second time
+    assert_allclose(bl.catboost.predict(model, pool, loss), bl.catboost.predict(model, X, loss), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- pickling, CatBoost's JIT
+ADAPTED = [(booster, loss) for booster in RUNNERS
+           for loss in (bl.Huber(delta=2.0), bl.SoftmaxCrossEntropy(class_weight=[1, 2]))]
+
+
+@pytest.mark.parametrize(("booster", "loss"), ADAPTED, ids=lambda v: getattr(v, "name", v))
+def test_objective_and_metric_objects_pickle(booster, loss):
+    adapter = getattr(bl, booster)
+    objective = pickle.loads(pickle.dumps(adapter.objective(loss)))
+    assert objective.loss == loss and objective.loss is not loss
+    metric = pickle.loads(pickle.dumps(adapter.metric(loss)))
+    assert metric.metric == bl.get_metric(loss)
+    smape = pickle.loads(pickle.dumps(adapter.metric("smape", bl.Poisson())))
+    assert smape.metric == bl.get_metric("smape") and smape.link.name == "log"
+
+
+def test_catboost_fit_with_numba_installed_does_not_jit_and_still_pickles():
+    pytest.importorskip("numba")
+    X = features(300, 27, d=3)
+    y = target("heavy", X, 28)
+    loss = bl.Huber(delta=2.0)
+    objective, metric = bl.catboost.objective(loss), bl.catboost.metric(loss)
+    model = catboost.CatBoostRegressor(loss_function=objective, eval_metric=metric, iterations=5, **CB_PARAMS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    # CatBoost says "Failed to optimize method ..." or "Can't optimze method ..." when it tries
+    messages = [str(w.message) for w in caught if "optimi" in str(w.message) or "optimze" in str(w.message)]
+    assert messages == []
+    assert vars(objective) == {"loss": loss}  # no compiled method was put on the instance
+    for obj in (objective, metric, model):
+        pickle.loads(pickle.dumps(obj))
+    again = pickle.loads(pickle.dumps(model))
+    assert_allclose(again.predict(X), model.predict(X), rtol=1e-12)
+    grad = pickle.loads(pickle.dumps(objective)).calc_ders_range(np.zeros(3), np.array([0.0, 1.0, 5.0]), None)
+    assert_allclose(grad[:, 0], [0.0, 1.0, 2.0])  # -dL/dF for Huber(delta=2) at residuals 0, -1, -5
+
+
+# --------------------------------------------------------------------------- bad input
+def refuse_training(monkeypatch, booster):
+    """Make the booster's training entry point fail loudly, to prove validation came first."""
+
+    def trained(*args, **kwargs):
+        raise AssertionError("training started")
+
+    if booster == "xgboost":
+        monkeypatch.setattr(xgb, "train", trained)
+    elif booster == "lightgbm":
+        monkeypatch.setattr(lgb, "train", trained)
+    else:
+        monkeypatch.setattr(catboost.CatBoost, "fit", trained)
+
+
+BAD_TARGETS = {  # (loss, which set is bad, what goes wrong, message)
+    "nan": (bl.Poisson(), "train", np.nan, "NaN or infinite"),
+    "negative count": (bl.Poisson(), "train", -1.0, "outside the loss's domain"),
+    "label 2": (bl.Logistic(), "train", 2.0, "labels must be 0 or 1"),
+    "negative count in eval set": (bl.Poisson(), "valid", -1.0, "outside the loss's domain"),
+    "nan in eval set": (bl.Poisson(), "valid", np.nan, "NaN or infinite"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TARGETS))
+def test_train_rejects_bad_targets_before_training(runner, case, monkeypatch):
+    loss, where, value, message = BAD_TARGETS[case]
+    if runner.name == "xgboost" and np.isnan(value):
+        pytest.skip("XGBoost rejects NaN labels itself when the DMatrix is built")
+    X = features(100, 29, d=2)
+    y = target("binary", X, 30)
+    bad = y.copy()
+    bad[7] = value
+    refuse_training(monkeypatch, runner.name)
+    train, valid = (bad, y) if where == "train" else (y, bad)
+    with pytest.raises(ValueError, match=rf"^{type(loss).__name__}\(.*{message}") as raised:
+        runner.fit(loss, X, train, rounds=2, valid=(X, valid, None))
+    assert "1 of 100" in str(raised.value)
+
+
+def test_objectives_reject_out_of_domain_targets_when_called_by_the_booster():
+    # out of domain, not NaN: XGBoost refuses NaN labels when it builds the DMatrix, and LightGBM
+    # turns them into 0 when it constructs the Dataset (only bl.lightgbm.train reads them before)
+    X = features(100, 31, d=2)
+    y = target("count", X, 32)
+    y[3] = -1.0
+    loss = bl.Poisson()
+    match = r"Poisson\(\): 1 of 100 targets lie outside the loss's domain"
+    with pytest.raises(ValueError, match=match):
+        xgb.train({"nthread": 1}, xgb.DMatrix(X, y), 2, obj=bl.xgboost.objective(loss))
+    with pytest.raises(ValueError, match=match):
+        lgb.train({**LGB_PARAMS, "objective": bl.lightgbm.objective(loss)}, lgb.Dataset(X, y), 2)
+    with pytest.raises(ValueError, match=match):  # the scikit-learn path
+        lgb.LGBMRegressor(objective=bl.lightgbm.objective(loss), n_estimators=2, verbose=-1).fit(X, y)
+    # CatBoost re-raises an exception from the objective as a CatBoostError carrying its text
+    with pytest.raises(catboost.CatBoostError, match=match):
+        catboost.CatBoostRegressor(loss_function=bl.catboost.objective(loss), iterations=2,
+                                   eval_metric=bl.catboost.metric(loss), **CB_PARAMS).fit(X, y)
+
+
+@pytest.mark.parametrize("booster", list(RUNNERS))
+def test_missing_booster_names_the_extra_to_install(booster, monkeypatch):
+    import boostloss._booster
+
+    def missing(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(boostloss._booster, "import_module", missing)
+    with pytest.raises(ImportError, match=rf"pip install 'boostloss\[{booster}\]'"):
+        getattr(bl, booster).train(bl.SquaredError(), {}, None)
