@@ -132,8 +132,8 @@ class Huber(Loss):
 
     def _policy_hessian(self, y, raw, grad, hess):
         if self.hessian == "secant":
-            a = np.abs(raw - y)
-            return np.minimum(1.0, float(self.delta) / np.maximum(a, np.finfo(float).tiny))
+            d = float(self.delta)
+            return d / np.maximum(np.abs(raw - y), d)  # = min(1, delta/|r|), without dividing by 0
         if self.hessian == "unit":
             return np.ones_like(raw)
         return hess
