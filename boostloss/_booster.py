@@ -39,6 +39,14 @@ def start_scores(loss: Loss, labels, weights, n_classes=None) -> np.ndarray:
     return np.atleast_1d(np.float64(loss.init_score(labels, weights)))
 
 
+def boosting_scale(loss: Loss, labels, weights, init: np.ndarray):
+    """``loss.boosting_scale`` at the start score on all training rows (None if not rescaled)."""
+    if loss.is_multiclass or not loss._rescales_hessian():
+        return None
+    labels = np.asarray(labels, dtype=np.float64)
+    return loss.boosting_scale(labels, per_row(init, labels.size), nonempty(weights))
+
+
 def per_row(init: np.ndarray, n: int) -> np.ndarray:
     """The start score repeated for ``n`` rows: (n,) for one output, (n, k) for several."""
     return np.full(n, init[0]) if init.size == 1 else np.tile(init, (n, 1))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._booster import import_booster, nonempty, per_row, resolve_metric, start_scores
+from ._booster import boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
 from .registry import get_loss
 
 
@@ -35,12 +35,17 @@ class CatBoostObjective:
 
     no_jit = True
 
-    def __init__(self, loss):
+    def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
+        self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
 
     def calc_ders_range(self, approxes, targets, weights):
         y = self.loss.validate(targets, weights)
-        grad, hess = self.loss.grad_hess(y, approxes, weights)
+        if self.scale is None and self.loss._rescales_hessian():
+            # CatBoost hands over blocks of <= 1000 rows: fix the scale once (train() and the
+            # estimators compute it on all rows instead) rather than letting every block differ
+            self.scale = self.loss.boosting_scale(y, approxes, weights)
+        grad, hess = self.loss.boosting_grad_hess(y, approxes, weights, self.scale)
         ders = np.empty((grad.shape[0], 2))
         np.negative(grad, out=ders[:, 0])
         np.negative(hess, out=ders[:, 1])
@@ -75,9 +80,9 @@ class CatBoostMetric:
         return self.metric.final(error, weight)
 
 
-def objective(loss) -> CatBoostObjective:
+def objective(loss, scale=None) -> CatBoostObjective:
     """The CatBoost objective for ``loss`` (a Loss or a registry name)."""
-    return CatBoostObjective(loss)
+    return CatBoostObjective(loss, scale)
 
 
 def metric(metric_or_loss, loss=None) -> CatBoostMetric:
@@ -102,12 +107,14 @@ def train(loss, params, pool, *, eval_set=None, **fit_kwargs):
     """
     catboost = _catboost()
     loss = get_loss(loss)
-    params = {**params, "loss_function": objective(loss)}
+    params = dict(params)
     params.setdefault("eval_metric", metric(loss))
     labels = pool.get_label()
     init = start_scores(loss, labels, _pool_weight(pool), params.get("classes_count"))
     # CatBoost keeps baselines in float32: start from exactly the value the bias will hold
     init = init.astype(np.float32).astype(np.float64)
+    # CatBoost evaluates the objective in blocks of rows: the scale is fixed here, on all rows
+    params["loss_function"] = objective(loss, boosting_scale(loss, labels, _pool_weight(pool), init))
     if loss.is_multiclass:
         params.setdefault("classes_count", init.size)
     pools = [pool, *_pools(eval_set)]
@@ -150,7 +157,8 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     loss = get_loss(loss)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("classes_count"))
     init = init.astype(np.float32).astype(np.float64)
-    estimator.set_params(loss_function=objective(loss), eval_metric=metric(eval_metric or loss, loss))
+    scale = boosting_scale(loss, y, sample_weight, init)
+    estimator.set_params(loss_function=objective(loss, scale), eval_metric=metric(eval_metric or loss, loss))
     if loss.is_multiclass:
         estimator.set_params(classes_count=init.size)
     cat_features = estimator.get_params().get("cat_features")

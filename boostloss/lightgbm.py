@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._booster import import_booster, nonempty, per_row, resolve_metric, start_scores
+from ._booster import boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
 from .registry import get_loss
 
 
@@ -36,8 +36,9 @@ class LightGBMObjective:
     the scikit-learn API (which passes weights to 3-argument objectives). Returns weighted
     ``(grad, hess)`` shaped like ``preds``."""
 
-    def __init__(self, loss):
+    def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
+        self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
@@ -45,7 +46,7 @@ class LightGBMObjective:
         else:
             y, raw, w = first, second, nonempty(sample_weight)
         y = self.loss.validate(y, w)
-        return self.loss.grad_hess(y, raw, w)
+        return self.loss.boosting_grad_hess(y, raw, w, self.scale)
 
     def __repr__(self):
         return f"bl.lightgbm.objective({self.loss!r})"
@@ -107,9 +108,9 @@ def _no_usable_feature_is_a_value_error(n_rows: int):
         ) from None
 
 
-def objective(loss) -> LightGBMObjective:
+def objective(loss, scale=None) -> LightGBMObjective:
     """The LightGBM objective for ``loss`` (a Loss or a registry name)."""
-    return LightGBMObjective(loss)
+    return LightGBMObjective(loss, scale)
 
 
 def metric(metric_or_loss, loss=None) -> LightGBMMetric:
@@ -135,12 +136,12 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     """
     lgb = _lgb()
     loss = get_loss(loss)
-    params = {**params, "objective": objective(loss)}
     params.setdefault("metric", "None")
     valid_sets = list(valid_sets or [])
     callbacks = list(callbacks or [])
     labels, weights = _labels(train_set)
     init = start_scores(loss, labels, weights, params.get("num_class"))
+    params = {**params, "objective": objective(loss, boosting_scale(loss, labels, weights, init))}
     if loss.is_multiclass:
         params.setdefault("num_class", init.size)
     for dataset in [train_set, *valid_sets]:
@@ -174,7 +175,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     lgb = _lgb()
     loss = get_loss(loss)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
-    estimator.set_params(objective=objective(loss), metric="None")
+    estimator.set_params(objective=objective(loss, boosting_scale(loss, y, sample_weight, init)), metric="None")
     if loss.is_multiclass:
         estimator.set_params(num_class=init.size)  # LGBMClassifier sets it only beyond two classes
     callbacks = [*fit_params.pop("callbacks", []), _AddStartToFirstTrees(init)]

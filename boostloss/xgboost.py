@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._booster import import_booster, nonempty, resolve_metric, start_scores
+from ._booster import boosting_scale, import_booster, nonempty, resolve_metric, start_scores
 from .registry import get_loss
 
 
@@ -32,8 +32,9 @@ class XGBoostObjective:
     """``obj(predt, dtrain)`` for ``xgb.train`` and ``obj(y_true, y_pred, *, sample_weight)``
     for the scikit-learn API. Returns ``(grad, hess)``, weighted, shaped like the margins."""
 
-    def __init__(self, loss):
+    def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
+        self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
 
     def __call__(self, first, second, *, sample_weight=None):
         if isinstance(second, _xgb().DMatrix):
@@ -41,7 +42,7 @@ class XGBoostObjective:
         else:
             y, raw, w = first, second, nonempty(sample_weight)
         y = self.loss.validate(y, w)
-        return self.loss.grad_hess(y, raw, w)
+        return self.loss.boosting_grad_hess(y, raw, w, self.scale)
 
     def __repr__(self):
         return f"bl.xgboost.objective({self.loss!r})"
@@ -68,9 +69,9 @@ class XGBoostMetric:
         return self.metric.final(*self.metric.sums(y, raw, w, self.link))
 
 
-def objective(loss) -> XGBoostObjective:
+def objective(loss, scale=None) -> XGBoostObjective:
     """The XGBoost objective for ``loss`` (a Loss or a registry name)."""
-    return XGBoostObjective(loss)
+    return XGBoostObjective(loss, scale)
 
 
 def metric(metric_or_loss, loss=None) -> XGBoostMetric:
@@ -100,7 +101,8 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     else:
         params["base_score"] = float(init[0])
     params.setdefault("disable_default_eval_metric", True)
-    return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=objective(loss),
+    scale = boosting_scale(loss, dtrain.get_label(), dtrain.get_weight(), init)
+    return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=objective(loss, scale),
                      custom_metric=custom_metric or metric(loss), **kwargs)
 
 
@@ -138,7 +140,8 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     if isinstance(estimator, xgb.XGBClassifier) and np.unique(y).size == 2:
         base = 1.0 / (1.0 + np.exp(-init))  # its internal binary:logistic reads base_score as a probability
     base = base.tolist() if loss.is_multiclass else float(base[0])
-    estimator.set_params(objective=objective(loss), eval_metric=metric(eval_metric or loss, loss),
+    scale = boosting_scale(loss, y, sample_weight, init)
+    estimator.set_params(objective=objective(loss, scale), eval_metric=metric(eval_metric or loss, loss),
                          base_score=base, disable_default_eval_metric=True,
                          early_stopping_rounds=early_stopping_rounds)
     estimator.fit(X, y, sample_weight=sample_weight, eval_set=eval_set,

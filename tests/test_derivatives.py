@@ -28,31 +28,16 @@ import numpy as np
 import pytest
 
 import boostloss as bl
+from boostloss.checks import relative_errors, richardson  # shared with bl.check_derivatives
 from boostloss.losses.base import MAX_EXP
 
-EPS = np.finfo(np.float64).eps
 REL_TOL = 1e-6
-NOISE = 64.0  # rounding-noise factor: a few ulps per evaluation, times Richardson's ~3x amplification
 KINK_STEPS = 4.0
-
-
-def richardson(f, x, h):
-    """d f / d x elementwise (f maps an array of rows to per-row values), and its rounding noise."""
-    def central(step):
-        xp, xm = x + step, x - step
-        fp, fm = f(xp), f(xm)
-        return (fp - fm) / (xp - xm), np.maximum(np.abs(fp), np.abs(fm))
-
-    coarse, s1 = central(h)
-    fine, s2 = central(h / 2)
-    return (4.0 * fine - coarse) / 3.0, NOISE * EPS * np.maximum(s1, s2) / h
 
 
 def errors(exact, approx, noise):
     """Relative error, with |exact| floored at noise / REL_TOL (see the module docstring)."""
-    diff = np.abs(approx - exact)
-    denom = np.maximum(np.abs(exact), noise / REL_TOL)
-    return np.where(diff == 0, 0.0, diff / np.where(denom > 0, denom, 1.0))
+    return relative_errors(exact, approx, noise, REL_TOL)
 
 
 # --------------------------------------------------------------------------- cases

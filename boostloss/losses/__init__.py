@@ -1,5 +1,6 @@
 """The math: one small class per loss, grouped by family. Knows nothing of the boosters."""
 
+from .arithmetic import WeightedSum
 from .base import Interval, Link, Loss, weighted_quantile
 from .binary import Exponential, Focal, Logistic, SymmetricCrossEntropy
 from .multiclass import MulticlassFocal, SoftmaxCrossEntropy, class_balanced_weights
@@ -20,7 +21,7 @@ from .regression import (
 )
 
 __all__ = [
-    "Interval", "Link", "Loss", "weighted_quantile",
+    "Interval", "Link", "Loss", "WeightedSum", "weighted_quantile",
     "SquaredError", "AbsoluteError", "Huber", "PseudoHuber", "LogCosh", "Quantile", "Expectile",
     "Fair", "MAPE", "SquaredLogError", "Poisson", "Gamma", "Tweedie",
     "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy",

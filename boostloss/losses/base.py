@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +122,12 @@ class Link:
 
     def __reduce__(self):
         return (type(self), ())
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
 
 
 class IdentityLink(Link):
@@ -252,6 +259,15 @@ def weighted_mean(values: np.ndarray, sample_weight=None) -> float:
 
 
 # --------------------------------------------------------------------------- the Loss
+@dataclass(frozen=True)
+class BoostingScale:
+    """Fixed for a training run (see ``Loss.boosting_scale``): the residual scale that sets the
+    secant floor, and the factor multiplying gradient and Hessian for the boosters."""
+
+    residual: float
+    factor: float
+
+
 class Loss(Parametrized):
     """Base class of every loss. See the module docstring for what subclasses provide.
 
@@ -265,6 +281,7 @@ class Loss(Parametrized):
     domain: Interval = REAL
     hessian_policies: tuple[str, ...] = ("exact",)
     is_multiclass = False
+    __array_ufunc__ = None  # so that ``np.float64(0.7) * loss`` is ``Loss.__rmul__``, not an object array
 
     # ---- public API -------------------------------------------------------------
     def loss(self, y, raw) -> np.ndarray:
@@ -272,21 +289,61 @@ class Loss(Parametrized):
         y, raw = self._check_shapes(y, raw)
         return self._loss(y, raw)
 
-    def grad_hess(self, y, raw, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, y, raw, sample_weight=None, *, residual_scale=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-row gradient and Hessian w.r.t. ``raw`` as boosters use them.
 
         The gradient is exact; the Hessian follows the loss's Hessian policy (see
         ``exact_grad_hess`` for the exact pair). Both are multiplied by ``sample_weight``.
+        ``residual_scale`` sets the floor of the piecewise-linear losses' secant Hessians
+        (default: the mean absolute residual of this batch).
         """
         y, raw = self._check_shapes(y, raw)
-        grad, hess = self._derivatives(y, raw)
-        hess = self._policy_hessian(y, raw, grad, hess)
+        grad, hess = self._grad_policy_hessian(y, raw, residual_scale)
         if sample_weight is not None:
             w = check_sample_weight(sample_weight, y.shape[0], self)
             if w is not None:
                 w = w[:, None] if grad.ndim == 2 else w
                 grad, hess = grad * w, hess * w
         return grad, hess
+
+    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None) -> tuple[np.ndarray, np.ndarray]:
+        """``grad_hess`` as the adapters hand it to boosters.
+
+        Boosters' regularisers (XGBoost ``reg_lambda`` and ``min_child_weight``, CatBoost
+        ``l2_leaf_reg``) are calibrated for Hessians of order one per row, as squared error has.
+        A surrogate Hessian measured in target units (the ``secant`` policies, ~1/|r|) is tiny
+        for targets of scale 1e4 and lets the regulariser stall training. For such losses both
+        gradient and Hessian are multiplied by ``scale.factor``: each Newton step
+        ``-sum(g)/sum(h)`` is unchanged, and the regularisers see Hessians of order one.
+
+        ``scale`` is a ``BoostingScale`` fixed for the whole training (see ``boosting_scale``),
+        so that every row, batch, block (CatBoost) or worker (Dask) is treated alike; without
+        it, the one of this batch is used.
+        """
+        if not self._rescales_hessian():
+            return self.grad_hess(y, raw, sample_weight)
+        scale = scale or self.boosting_scale(y, raw, sample_weight)
+        grad, hess = self.grad_hess(y, raw, sample_weight, residual_scale=scale.residual)
+        return grad * scale.factor, hess * scale.factor
+
+    def boosting_scale(self, y, raw, sample_weight=None):
+        """The ``BoostingScale`` of a batch: the weighted mean absolute residual ``|raw - y|``
+        (the secant floor is a tenth of it) and ``factor = sum(w) / sum(w h)`` with the
+        policy Hessian ``h`` at that floor. None for losses whose Hessian is not rescaled.
+        Computed by the adapters once, at the start of training, on all the training rows."""
+        if not self._rescales_hessian():
+            return None
+        y, raw = self._check_shapes(y, raw)
+        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        residual = float(np.dot(w, np.abs(raw - y)) / w.sum()) or 1.0
+        hess = self.grad_hess(y, raw, w, residual_scale=residual)[1]
+        total = float(hess.sum())
+        factor = float(w.sum()) / total if np.isfinite(total) and total > 0 else 1.0
+        return BoostingScale(residual, factor)
+
+    def _rescales_hessian(self) -> bool:
+        """True when the Hessian policy is a residual-scale surrogate (see ``boosting_grad_hess``)."""
+        return False
 
     def exact_grad_hess(self, y, raw) -> tuple[np.ndarray, np.ndarray]:
         """Exact per-row first and second derivatives w.r.t. ``raw`` (no Hessian policy)."""
@@ -324,6 +381,33 @@ class Loss(Parametrized):
             return closed
         return self._numerical_init(y, w)
 
+    # ---- arithmetic: ``0.7 * Huber(1) + 0.3 * Quantile(0.9)`` is a WeightedSum loss ---------
+    def __add__(self, other):
+        if not isinstance(other, Loss):
+            return NotImplemented
+        from .arithmetic import WeightedSum
+
+        return WeightedSum.of(self, other)
+
+    def __radd__(self, other):  # ``sum(losses)`` starts from 0
+        return self if isinstance(other, numbers.Number) and other == 0 else NotImplemented
+
+    def __mul__(self, factor):
+        if not isinstance(factor, numbers.Real):
+            return NotImplemented
+        from .arithmetic import WeightedSum
+
+        return WeightedSum.of(self, factor=factor)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor):
+        if not isinstance(divisor, numbers.Real):
+            return NotImplemented
+        if divisor == 0 or not math.isfinite(divisor):
+            raise ValueError(f"cannot divide {self!r} by {divisor!r}: a weight must be finite and > 0")
+        return self * (1.0 / divisor)
+
     # ---- pieces for subclasses -----------------------------------------------------
     def _loss(self, y, raw):
         raise NotImplementedError
@@ -331,8 +415,13 @@ class Loss(Parametrized):
     def _derivatives(self, y, raw):
         raise NotImplementedError
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         return hess
+
+    def _grad_policy_hessian(self, y, raw, residual_scale=None):
+        """The exact gradient and the policy's Hessian (a weighted sum adds up its parts' pairs)."""
+        grad, hess = self._derivatives(y, raw)
+        return grad, self._policy_hessian(y, raw, grad, hess, residual_scale)
 
     def _closed_form_init(self, y, w):
         return None

@@ -148,7 +148,7 @@ class Focal(BinaryLoss):
         hess = at_qg * p * ((2 * g + 1) * q + g * q * logp - g * g * p * logp)
         return grad, hess
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "floor":
             _, _, p, _, _ = self._margin(y, raw)
             return np.maximum(hess, p * np.abs(grad))
@@ -218,7 +218,7 @@ class SymmetricCrossEntropy(BinaryLoss):
         s, _, p, q, _ = self._margin(y, raw)
         return s * (-a * q + b * self.A * p * q), p * q * (a + b * self.A * (q - p))
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "floor":
             _, _, p, q, _ = self._margin(y, raw)
             return np.maximum(hess, (float(self.alpha) - float(self.beta) * self.A * p) * p * q)

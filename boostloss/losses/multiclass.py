@@ -230,7 +230,7 @@ class MulticlassFocal(MulticlassLoss):
         hess = alpha[:, None] * (pq * F[:, None] - u_over_q**2 * (p_y * q2_dF)[:, None])
         return grad, hess
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "floor":
             _, alpha, p, _, _, _, _, F = self._focal_terms(y, raw)
             return np.maximum(hess, (alpha * F)[:, None] * self._bernoulli_variance(p))
@@ -303,7 +303,7 @@ class TwoClassView(Loss):
         grad, hess = self.multiclass_loss.exact_grad_hess(y, self._scores(raw))
         return grad[:, 1], hess[:, 1]
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         return self.multiclass_loss.grad_hess(y, self._scores(raw))[1][:, 1]
 
     def _closed_form_init(self, y, w):

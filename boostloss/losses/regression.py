@@ -35,11 +35,20 @@ from .base import (
 SECANT_FLOOR = 0.1  # eps = SECANT_FLOOR * mean |r| for the piecewise-linear losses
 
 
-def _secant_l1(r: np.ndarray, scale) -> np.ndarray:
-    """Majorising curvature of ``scale * |r|``: ``scale / max(|r|, eps)``."""
+class _SecantMixin:
+    """Losses in target units whose ``secant`` Hessian is rescaled for boosters (``Loss.boosting_grad_hess``)."""
+
+    def _rescales_hessian(self) -> bool:
+        return self.hessian == "secant"
+
+
+def _secant_l1(r: np.ndarray, slope, residual_scale=None) -> np.ndarray:
+    """Majorising curvature of ``slope * |r|``: ``slope / max(|r|, eps)`` with
+    ``eps = SECANT_FLOOR * residual_scale`` (default: the batch's mean ``|r|``)."""
     a = np.abs(r)
-    eps = max(SECANT_FLOOR * float(a.mean()) if a.size else 0.0, 1e-12)
-    return scale / np.maximum(a, eps)
+    if residual_scale is None:
+        residual_scale = float(a.mean()) if a.size else 0.0
+    return slope / np.maximum(a, max(SECANT_FLOOR * residual_scale, 1e-12))
 
 
 def _sign(r):
@@ -67,7 +76,7 @@ class SquaredError(Loss):
         return weighted_mean(y, w)
 
 
-class AbsoluteError(Loss):
+class AbsoluteError(_SecantMixin, Loss):
     """Absolute error ``L = |r|``; ``g = sign(r)``, exact ``h = 0``.
 
     Hessian policy ``secant`` (default): ``1 / max(|r|, eps)``; ``unit``: ``h = 1``.
@@ -87,9 +96,9 @@ class AbsoluteError(Loss):
     def _derivatives(self, y, raw):
         return _sign(raw - y), np.zeros_like(raw)
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
-            return _secant_l1(raw - y, 1.0)
+            return _secant_l1(raw - y, 1.0, residual_scale)
         if self.hessian == "unit":
             return np.ones_like(raw)
         return hess
@@ -98,7 +107,7 @@ class AbsoluteError(Loss):
         return weighted_quantile(y, 0.5, w)
 
 
-class Huber(Loss):
+class Huber(_SecantMixin, Loss):
     """Huber loss: ``r^2/2`` for ``|r| <= delta``, else ``delta (|r| - delta/2)``.
 
     ``g = clip(r, -delta, delta)``; exact ``h = 1{|r| <= delta}`` (zero in the tails).
@@ -130,7 +139,7 @@ class Huber(Loss):
         r = raw - y
         return np.clip(r, -d, d), (np.abs(r) <= d).astype(np.float64)
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
             d = float(self.delta)
             return d / np.maximum(np.abs(raw - y), d)  # = min(1, delta/|r|), without dividing by 0
@@ -139,7 +148,7 @@ class Huber(Loss):
         return hess
 
 
-class PseudoHuber(Loss):
+class PseudoHuber(_SecantMixin, Loss):
     """Pseudo-Huber loss ``L = delta^2 (sqrt(1 + (r/delta)^2) - 1)``.
 
     With ``t = r/delta`` and ``s = sqrt(1 + t^2)``: ``g = r / s``, exact ``h = s^-3`` (vanishes
@@ -173,13 +182,13 @@ class PseudoHuber(Loss):
         s = np.hypot(1.0, r / d)
         return r / s, 1.0 / (s * s * s)
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
             return 1.0 / np.hypot(1.0, (raw - y) / float(self.delta))
         return hess
 
 
-class LogCosh(Loss):
+class LogCosh(_SecantMixin, Loss):
     """Log-cosh loss ``L = log(cosh(r))``; ``g = tanh(r)``, exact ``h = sech(r)^2``.
 
     Computed as ``log1p(2 sinh(r/2)^2)`` for ``|r| < 1`` and ``|r| + log1p(exp(-2|r|)) - log 2``
@@ -212,7 +221,7 @@ class LogCosh(Loss):
         e = np.exp(-2.0 * a)
         return np.tanh(r), 4.0 * e / (1.0 + e) ** 2
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
             r = raw - y
             tiny = np.abs(r) < 1e-4
@@ -221,7 +230,7 @@ class LogCosh(Loss):
         return hess
 
 
-class Quantile(Loss):
+class Quantile(_SecantMixin, Loss):
     """Quantile (pinball) loss ``L = max(alpha (y - raw), (1 - alpha)(raw - y))``.
 
     ``g = 1 - alpha`` if ``raw >= y`` else ``-alpha``; exact ``h = 0``. Hessian policy
@@ -250,9 +259,9 @@ class Quantile(Loss):
         a = float(self.alpha)
         return np.where(raw >= y, 1.0 - a, -a), np.zeros_like(raw)
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
-            return _secant_l1(raw - y, 0.5)
+            return _secant_l1(raw - y, 0.5, residual_scale)
         if self.hessian == "unit":
             return np.ones_like(raw)
         return hess
@@ -293,7 +302,7 @@ class Expectile(Loss):
         return weighted_mean(y, w)
 
 
-class Fair(Loss):
+class Fair(_SecantMixin, Loss):
     """Fair loss ``L = c^2 (|r|/c - log(1 + |r|/c))``; ``g = c r / (|r| + c)``.
 
     Exact ``h = c^2 / (|r| + c)^2`` (LightGBM's ``fair``, vanishing like ``r^-2``). Hessian
@@ -326,13 +335,13 @@ class Fair(Loss):
         d = np.abs(r) + c
         return c * r / d, (c / d) ** 2
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
             return float(self.c) / (np.abs(raw - y) + float(self.c))
         return hess
 
 
-class MAPE(Loss):
+class MAPE(_SecantMixin, Loss):
     """Mean absolute percentage error as an objective: ``L = |r| / |y|`` (targets must be non-zero).
 
     ``g = sign(r) / |y|``, exact ``h = 0``. Hessian policy ``secant`` (default):
@@ -358,9 +367,9 @@ class MAPE(Loss):
     def _derivatives(self, y, raw):
         return _sign(raw - y) / np.abs(y), np.zeros_like(raw)
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
-            return _secant_l1(raw - y, 1.0) / np.abs(y)
+            return _secant_l1(raw - y, 1.0, residual_scale) / np.abs(y)
         if self.hessian == "unit":
             return 1.0 / np.abs(y)
         return hess
@@ -401,7 +410,7 @@ class SquaredLogError(Loss):
         d = np.log1p(p) - np.log1p(y)
         return d / (1.0 + p), (1.0 - d) / (1.0 + p) ** 2
 
-    def _policy_hessian(self, y, raw, grad, hess):
+    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "gauss_newton":
             return 1.0 / (1.0 + self._clip(raw)) ** 2
         return hess
