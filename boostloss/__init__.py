@@ -7,6 +7,8 @@ The math lives in ``boostloss.losses``; ``boostloss.xgboost``, ``boostloss.light
 
 from importlib import import_module
 
+from .checks import DerivativeReport, check_derivatives
+from .custom import CustomBinaryLoss, CustomLoss
 from .losses import *  # noqa: F403
 from .losses import __all__ as _loss_names
 from .metrics import LossMetric, Metric
@@ -14,9 +16,10 @@ from .registry import available_losses, available_metrics, get_loss, get_metric,
 
 __version__ = "0.1.0"
 __all__ = [*_loss_names, "Metric", "LossMetric", "available_losses", "available_metrics",
-           "get_loss", "get_metric", "spec"]
+           "get_loss", "get_metric", "spec", "CustomLoss", "CustomBinaryLoss", "check_derivatives",
+           "DerivativeReport"]
 
-_ADAPTERS = ("xgboost", "lightgbm", "catboost")
+_ADAPTERS = ("xgboost", "lightgbm", "catboost", "dask", "sklearn", "plotting", "compare")  # imported on first use
 
 
 def __getattr__(name):

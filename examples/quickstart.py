@@ -32,18 +32,18 @@ def fit_predict(booster, loss, X_train, y_train, X_test):
     if booster == "xgboost":
         import xgboost as xgb
 
-        model = bl.xgboost.train(loss, {"max_depth": 3, "eta": 0.05, "nthread": 2}, xgb.DMatrix(X_train, y_train),
+        model = bl.xgboost.train(loss, {"max_depth": 3, "eta": 0.05, "nthread": 1}, xgb.DMatrix(X_train, y_train),
                                  ROUNDS)
         return bl.xgboost.predict(model, X_test, loss)
     if booster == "lightgbm":
         import lightgbm as lgb
 
-        params = {"num_leaves": 8, "learning_rate": 0.05, "verbose": -1, "num_threads": 2}
+        params = {"num_leaves": 8, "learning_rate": 0.05, "verbose": -1, "num_threads": 1}
         model = bl.lightgbm.train(loss, params, lgb.Dataset(X_train, y_train), ROUNDS)
         return bl.lightgbm.predict(model, X_test, loss)
     import catboost as cb
 
-    params = {"iterations": ROUNDS, "depth": 3, "learning_rate": 0.05, "verbose": 0, "thread_count": 2}
+    params = {"iterations": ROUNDS, "depth": 3, "learning_rate": 0.05, "verbose": 0, "thread_count": 1}
     model = bl.catboost.train(loss, params, cb.Pool(X_train, y_train))
     return bl.catboost.predict(model, X_test, loss)
 

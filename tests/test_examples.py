@@ -1,19 +1,91 @@
-"""The README's first command: the quickstart example runs and Huber beats squared error on corrupted targets."""
+"""Every script in examples/ runs to completion within its budget; the README's quickstart also
+shows robust losses beating squared error on corrupted targets.
 
+A script whose optional dependency is missing may exit with status 77 after printing why: the
+test is then skipped (in dev every optional dependency is installed).
+"""
+
+import functools
 import re
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+BUDGET = 30.0  # seconds per script
+SKIP_EXIT_CODE = 77
+
+
+@functools.cache
+def _run(script: Path):
+    with tempfile.TemporaryDirectory(prefix=f"example-{script.stem}-") as scratch:
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                                  timeout=2 * BUDGET, cwd=scratch)
+        except subprocess.TimeoutExpired:
+            done = None
+        return done, time.perf_counter() - start
+
+
+def run(script: Path):
+    """Run a script once (in a scratch directory, so boosters' files land there) and keep the result."""
+    done, seconds = _run(script)
+    if done is None:
+        pytest.fail(f"{script.name} did not finish in {2 * BUDGET:.0f} s")
+    return done, seconds
+
+
+def test_there_is_one_example_per_entry_point():
+    names = {script.stem for script in SCRIPTS}
+    assert {"quickstart", "xgboost_train", "lightgbm_train", "catboost_train", "sklearn_pipeline",
+            "quantile_intervals", "focal_imbalanced"} <= names
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[script.stem for script in SCRIPTS])
+def test_example_runs_within_budget(script):
+    done, seconds = run(script)
+    if done.returncode == SKIP_EXIT_CODE:
+        pytest.skip(done.stdout.strip() or f"{script.name} skipped itself")
+    assert done.returncode == 0, f"{script.name} failed:\n{done.stderr[-3000:]}"
+    assert done.stdout.strip(), f"{script.name} printed nothing"
+    assert "Traceback" not in done.stderr
+    assert seconds < BUDGET, f"{script.name} took {seconds:.1f} s (budget {BUDGET:.0f} s)"
+
+
+def table(out: str) -> dict[str, list[str]]:
+    """The rows of a Markdown table printed by an example: first cell -> other cells."""
+    rows = [line.strip("|").split("|") for line in out.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows[1:]}
 
 
 def test_quickstart_runs_and_robust_losses_win():
-    out = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")], capture_output=True, text=True,
-                         timeout=300, check=True).stdout
+    out = run(EXAMPLES / "quickstart.py")[0].stdout
     rows = {m.group(1): [float(v) for v in m.group(2).split("|") if v.strip()]
             for m in re.finditer(r"^\| (\S+) \|(.*)\|$", out, flags=re.M) if m.group(1) != "loss"}
     assert set(rows) == {"squared_error", "huber:delta=30", "log_cosh"}
     assert len(rows["squared_error"]) == 3  # one column per booster, all installed in dev
     for robust in ("huber:delta=30", "log_cosh"):
         assert all(r < 0.8 * s for r, s in zip(rows[robust], rows["squared_error"], strict=True))
+
+
+def test_quantile_intervals_cover_about_ninety_percent():
+    rows = table(run(EXAMPLES / "quantile_intervals.py")[0].stdout)
+    assert set(rows) == {"lightgbm", "xgboost", "catboost"}
+    for cells in rows.values():
+        assert 0.85 <= float(cells[0].rstrip("%")) / 100 <= 0.95
+        assert float(cells[4]) > 2 * float(cells[3])  # wider where the noise is larger
+
+
+def test_robust_objectives_beat_squared_error_in_the_train_api_examples():
+    xgb = table(run(EXAMPLES / "xgboost_train.py")[0].stdout)
+    assert float(xgb["pseudo_huber:delta=30"][1]) < float(xgb["squared_error"][1])
+    lgb = table(run(EXAMPLES / "lightgbm_train.py")[0].stdout)
+    assert all(float(lgb[name][1]) < 0.7 * float(lgb["squared_error"][1]) for name in ("huber:delta=4", "log_cosh"))
+    cat = table(run(EXAMPLES / "catboost_train.py")[0].stdout)
+    assert float(cat["boostloss log_cosh"][1]) < 0.2 * float(cat["CatBoost RMSE"][1])

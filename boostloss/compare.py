@@ -1,0 +1,438 @@
+"""Which loss on this data? Cross-validate several losses with one booster and compare them.
+
+::
+
+    result = compare_losses(X, y, ["squared_error", "huber:delta=30", "log_cosh"], booster="lightgbm", cv=5)
+    result.summary()        # one row per loss: mean and spread of each metric, mean fit time
+    result.best()           # the best loss on the first metric
+
+Each loss is fitted through ``boostloss.sklearn.BoostRegressor`` / ``BoostClassifier`` on the
+same ``KFold`` (regression) or ``StratifiedKFold`` (classification) splits. Regression metrics
+are ``boostloss`` metrics (``bl.get_metric(name).score(y, pred)``: ``mae``, ``rmse``, ``smape``,
+``pinball:alpha=0.9``, any loss by name) and ``r2``; classification metrics are scikit-learn's
+on the predicted probabilities (``log_loss``, ``roc_auc``, ``accuracy``, ...) and any
+classification loss by name.
+
+Categorical features: pandas ``category`` columns go to the booster natively (LightGBM reads
+them itself; XGBoost gets ``enable_categorical=True``; CatBoost gets them as ``cat_features``,
+as strings with missing values spelled ``"NA"``). This module is the engine of ``boostloss
+compare``; it does no printing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn import metrics as skm
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from .losses.base import Loss
+from .losses.binary import BinaryLoss
+from .metrics import LossMetric
+from .registry import get_loss, get_metric, spec
+
+TASKS = ("regression", "binary", "multiclass")
+BOOSTERS = ("lightgbm", "xgboost", "catboost")
+DEFAULT_METRICS = {
+    "regression": ("mae", "rmse", "smape"),
+    "binary": ("log_loss", "roc_auc", "accuracy"),
+    "multiclass": ("log_loss", "accuracy"),
+}
+# Booster threads: on small data one thread per fit is several times faster than many
+# (thread start-up dominates); above this many rows the booster's own default applies.
+SINGLE_THREAD_ROWS = 20_000
+
+
+# --------------------------------------------------------------------------- tasks and losses
+def loss_task(loss: Loss) -> str:
+    """``"regression"``, ``"binary"`` or ``"multiclass"``: the task a loss is made for."""
+    if loss.is_multiclass:
+        return "multiclass"
+    return "binary" if isinstance(loss, BinaryLoss) else "regression"
+
+
+def infer_task(y) -> str:
+    """Classification for non-numeric, boolean or two-valued targets (binary on two classes), else regression."""
+    y = np.asarray(y)
+    n_values = len(_unique(y))
+    if y.dtype.kind in "OUSb" or n_values == 2:
+        return "binary" if n_values == 2 else "multiclass"
+    return "regression"
+
+
+def robust_scale(y) -> float:
+    """``1.4826 * MAD(y)``, the standard deviation of normal data, unmoved by outliers
+    (the standard deviation when more than half the targets are equal, then 1)."""
+    y = np.asarray(y, dtype=np.float64)
+    scale = 1.4826 * float(np.median(np.abs(y - np.median(y))))
+    if not scale > 0:
+        scale = float(np.std(y))
+    return scale if scale > 0 else 1.0
+
+
+def default_losses(task: str, y=None) -> list[str]:
+    """Sensible candidates for a task. Regression: squared error, Huber with ``delta = 1.345 *
+    robust_scale(y)`` (the classic 95%-efficiency tuning, rounded to two digits), log-cosh and
+    the median (quantile 0.5); binary: logistic and focal; multiclass: softmax cross-entropy
+    and multiclass focal."""
+    if task == "regression":
+        delta = 1.0 if y is None else _round_significant(1.345 * robust_scale(y), 2)
+        return ["squared_error", f"huber:delta={delta:g}", "log_cosh", "quantile:alpha=0.5"]
+    if task == "binary":
+        return ["logistic", "focal"]
+    if task == "multiclass":
+        return ["softmax_cross_entropy", "multiclass_focal"]
+    raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+
+
+def _round_significant(value: float, digits: int) -> float:
+    return round(value, digits - 1 - int(math.floor(math.log10(abs(value))))) if value else value
+
+
+def _unique(y):
+    try:
+        return np.unique(y)
+    except TypeError:  # mixed types, e.g. strings and NaN
+        return np.unique(y.astype(str))
+
+
+def check_loss_for_task(loss: Loss, task: str, n_classes: int | None = None) -> None:
+    """ValueError unless ``loss`` can be trained on ``task`` (with ``n_classes`` classes)."""
+    kind = loss_task(loss)
+    name = spec(loss)
+    if task == "regression" and kind != "regression":
+        raise ValueError(f"loss {name!r} is a {kind} classification loss; the task is regression")
+    if task in ("binary", "multiclass") and kind == "regression":
+        raise ValueError(f"loss {name!r} is a regression loss; the task is {task} classification")
+    if task == "multiclass" and kind == "binary":
+        classes = f"the target has {n_classes} classes" if n_classes else "the task is multiclass"
+        raise ValueError(f"loss {name!r} is a binary loss and needs exactly two classes; {classes} "
+                         "(use softmax_cross_entropy or multiclass_focal)")
+
+
+# --------------------------------------------------------------------------- metrics
+@dataclass(frozen=True)
+class Scorer:
+    """A named score of predictions (regression) or class probabilities ``(n, k)`` (classification)."""
+
+    name: str
+    higher_is_better: bool
+    func: object = field(repr=False, compare=False)
+
+    def __call__(self, y, pred) -> float:
+        return float(self.func(y, pred))
+
+
+def _positive(proba):
+    return proba[:, 1]
+
+
+def _multiclass_brier(y, proba):
+    onehot = np.eye(proba.shape[1])[y]
+    return np.mean(np.sum((proba - onehot) ** 2, axis=1))
+
+
+def _roc_auc(y, proba):
+    if proba.shape[1] == 2:
+        return skm.roc_auc_score(y, _positive(proba))
+    return skm.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+
+
+# name -> (higher is better, score(y, proba), binary only)
+_CLASSIFICATION = {
+    "log_loss": (False, lambda y, p: skm.log_loss(y, p, labels=np.arange(p.shape[1])), False),
+    "accuracy": (True, lambda y, p: skm.accuracy_score(y, p.argmax(axis=1)), False),
+    "balanced_accuracy": (True, lambda y, p: skm.balanced_accuracy_score(y, p.argmax(axis=1)), False),
+    "roc_auc": (True, _roc_auc, False),
+    "f1": (True, lambda y, p: skm.f1_score(y, p.argmax(axis=1), average="binary" if p.shape[1] == 2 else "macro"),
+           False),
+    "brier": (False, lambda y, p: _multiclass_brier(y, p) if p.shape[1] > 2 else skm.brier_score_loss(y, p[:, 1]),
+              False),
+    "average_precision": (True, lambda y, p: skm.average_precision_score(y, _positive(p)), True),
+}
+
+
+def get_scorer(name: str, task: str) -> Scorer:
+    """The scorer for a metric name on a task; ValueError naming the choices otherwise."""
+    if task == "regression":
+        if name == "r2":
+            return Scorer("r2", True, skm.r2_score)
+        try:
+            metric = get_metric(name)
+        except ValueError as err:
+            raise ValueError(f"{err} (and r2)") from None
+        if isinstance(metric, LossMetric) and loss_task(metric.loss) != "regression":
+            raise ValueError(f"metric {name!r} is a classification loss; the task is regression")
+        if metric.name == "log_loss":
+            raise ValueError("metric 'log_loss' is for classification; the task is regression")
+        return Scorer(name, metric.higher_is_better, metric.score)
+    if name in _CLASSIFICATION:
+        higher, func, binary_only = _CLASSIFICATION[name]
+        if binary_only and task != "binary":
+            raise ValueError(f"metric {name!r} is for binary classification; the task is {task}")
+        return Scorer(name, higher, func)
+    choices = ", ".join([*_CLASSIFICATION, "or a classification loss"])
+    try:
+        metric = get_metric(name)
+    except ValueError:
+        raise ValueError(f"unknown metric {name!r} for {task} classification; available: {choices}") from None
+    if not isinstance(metric, LossMetric) or loss_task(metric.loss) == "regression":
+        raise ValueError(f"metric {name!r} is not a classification metric; available: {choices}")
+    check_loss_for_task(metric.loss, task)
+
+    def score(y, proba):
+        return metric.score(y, proba[:, 1] if proba.shape[1] == 2 and not metric.loss.is_multiclass else proba)
+
+    return Scorer(name, metric.higher_is_better, score)
+
+
+# --------------------------------------------------------------------------- estimators
+def categorical_columns(X) -> list:
+    """Names of the pandas ``category`` columns of a DataFrame (none for arrays)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None:
+        return []
+    return [name for name, dtype in dtypes.items() if getattr(dtype, "name", "") == "category"]
+
+
+def make_estimator(booster: str, task: str, X, *, n_estimators=200, learning_rate=0.05, random_state=0,
+                   n_jobs=None, params=None):
+    """An unfitted booster estimator for ``task``, set up for the categorical columns of ``X``,
+    and ``X`` as that booster wants it. ``n_jobs=None`` uses one thread below
+    ``SINGLE_THREAD_ROWS`` rows, else the booster's default; ``params`` go to the estimator."""
+    if booster not in BOOSTERS:
+        raise ValueError(f"unknown booster {booster!r}; choose from {', '.join(BOOSTERS)}")
+    regression = task == "regression"
+    categorical = categorical_columns(X)
+    if n_jobs is None and len(X) < SINGLE_THREAD_ROWS:
+        n_jobs = 1
+    common = {"n_estimators": n_estimators, "learning_rate": learning_rate, "random_state": random_state}
+    if n_jobs is not None:
+        common["n_jobs"] = n_jobs
+    if booster == "lightgbm":
+        lgb = _import(booster)
+        cls = lgb.LGBMRegressor if regression else lgb.LGBMClassifier
+        estimator = cls(verbose=-1, **common)
+    elif booster == "xgboost":
+        xgb = _import(booster)
+        cls = xgb.XGBRegressor if regression else xgb.XGBClassifier
+        estimator = cls(enable_categorical=bool(categorical), **common)
+    else:
+        cb = _import(booster)
+        cls = cb.CatBoostRegressor if regression else cb.CatBoostClassifier
+        threads = {"thread_count": common.pop("n_jobs")} if "n_jobs" in common else {}
+        estimator = cls(iterations=common.pop("n_estimators"), random_seed=common.pop("random_state"), verbose=0,
+                        allow_writing_files=False, cat_features=categorical or None, **common, **threads)
+        X = _strings_for_catboost(X, categorical)
+    if params:
+        estimator.set_params(**params)
+    return estimator, X
+
+
+def _import(booster):
+    from ._booster import import_booster
+
+    return import_booster(booster, booster)
+
+
+def _strings_for_catboost(X, categorical):
+    """CatBoost wants categorical values as strings (or ints), with no NaN."""
+    if not categorical:
+        return X
+    X = X.copy()
+    for name in categorical:
+        column = X[name]
+        X[name] = column.astype(object).where(column.notna(), "NA").astype(str)
+    return X
+
+
+# --------------------------------------------------------------------------- the comparison
+@dataclass
+class Comparison:
+    """Per-fold scores of each loss. ``scores[loss][metric]`` and ``fit_times[loss]`` are
+    arrays over the folds; losses and metrics keep the order they were given in."""
+
+    task: str
+    booster: str
+    n_splits: int
+    losses: list[str]
+    metrics: list[str]
+    higher_is_better: dict[str, bool]
+    scores: dict[str, dict[str, np.ndarray]]
+    fit_times: dict[str, np.ndarray]
+
+    def mean(self, loss: str, metric: str) -> float:
+        return float(np.mean(self.scores[loss][metric]))
+
+    def std(self, loss: str, metric: str) -> float:
+        values = self.scores[loss][metric]
+        return float(np.std(values, ddof=1)) if values.size > 1 else 0.0
+
+    def best(self, metric: str | None = None) -> str:
+        """The loss with the best mean on ``metric`` (default: the first metric)."""
+        metric = metric or self.metrics[0]
+        sign = -1.0 if self.higher_is_better[metric] else 1.0
+        return min(self.losses, key=lambda loss: sign * self.mean(loss, metric))
+
+    def summary(self) -> list[dict]:
+        """One dict per loss: ``{"loss", "<metric>_mean", "<metric>_std", ..., "fit_time"}``."""
+        rows = []
+        for loss in self.losses:
+            row = {"loss": loss}
+            for metric in self.metrics:
+                row[f"{metric}_mean"] = self.mean(loss, metric)
+                row[f"{metric}_std"] = self.std(loss, metric)
+            row["fit_time"] = float(np.mean(self.fit_times[loss]))
+            rows.append(row)
+        return rows
+
+    def to_frame(self):
+        """``summary()`` as a pandas DataFrame indexed by loss."""
+        import pandas as pd
+
+        return pd.DataFrame(self.summary()).set_index("loss")
+
+
+def compare_losses(X, y, losses=None, *, task=None, booster="lightgbm", cv=5, metrics=None, n_estimators=200,
+                   learning_rate=0.05, random_state=0, n_jobs=None, params=None, progress=None) -> Comparison:
+    """Cross-validate each loss on ``X, y`` with the same folds and booster settings.
+
+    ``losses``: names or Loss objects (default ``default_losses(task, y)``); ``task``:
+    ``"regression"``, ``"binary"``, ``"multiclass"`` or None to infer it from ``y``; ``cv``: the
+    number of folds; ``metrics``: names (default ``DEFAULT_METRICS[task]``); ``params``: extra
+    booster estimator parameters. ``progress``: None shows a tqdm bar over the fits when stderr
+    is a terminal and the run takes over a second, True always, False never.
+    Everything is checked before the first fit: a bad loss, metric, task or fold count is a ValueError.
+    """
+    task = task or infer_task(y)
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    y, classes = _prepare_target(y, task)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    n_classes = None if classes is None else len(classes)
+    items = list(losses or default_losses(task, y))
+    if not items:
+        raise ValueError("no losses to compare")
+    losses = [get_loss(item) for item in items]
+    for loss in losses:
+        check_loss_for_task(loss, task, n_classes)
+        if task == "regression":
+            loss.validate(y)
+    names = _unique_names([item.strip() if isinstance(item, str) else spec(item) for item in items])
+    scorers = [get_scorer(name, task) for name in (metrics or DEFAULT_METRICS[task])]
+    if not scorers:
+        raise ValueError("no metrics to compute")
+    _check_scorers(scorers, y, n_classes)
+    splitter = _splitter(task, y, cv, random_state)
+    estimator, X = make_estimator(booster, task, X, n_estimators=n_estimators, learning_rate=learning_rate,
+                                  random_state=random_state, n_jobs=n_jobs, params=params)
+    folds = list(splitter.split(np.zeros((len(y), 1)), y))
+    scores = {name: {s.name: np.empty(len(folds)) for s in scorers} for name in names}
+    fit_times = {name: np.empty(len(folds)) for name in names}
+    bar = _progress_bar(len(names) * len(folds), progress)
+    try:
+        for name, loss in zip(names, losses, strict=True):
+            for i, (train, test) in enumerate(folds):
+                if bar is not None:
+                    bar.set_description(f"{name} fold {i + 1}/{len(folds)}", refresh=False)
+                model = _wrapper(task, estimator, loss)
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # boosters' chatter about feature names
+                    model.fit(_rows(X, train), y[train])
+                    fit_times[name][i] = time.perf_counter() - start
+                    X_test = _rows(X, test)
+                    pred = model.predict(X_test) if task == "regression" else model.predict_proba(X_test)
+                for scorer in scorers:
+                    scores[name][scorer.name][i] = scorer(y[test], pred)
+                if bar is not None:
+                    bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return Comparison(task, booster, len(folds), names, [s.name for s in scorers],
+                      {s.name: s.higher_is_better for s in scorers}, scores, fit_times)
+
+
+def _prepare_target(y, task):
+    """Regression: float targets. Classification: labels encoded 0..k-1 (and the classes)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = y.ravel() if y.ndim == 2 and 1 in y.shape else y
+    if y.ndim != 1:
+        raise ValueError(f"the target must be one column, got shape {y.shape}")
+    if task == "regression":
+        if y.dtype.kind not in "biuf":
+            raise ValueError("the target is not numeric; for classification use task binary or multiclass")
+        return y.astype(np.float64), None
+    classes, encoded = np.unique(y.astype(str) if y.dtype.kind == "O" else y, return_inverse=True)
+    if task == "binary" and len(classes) != 2:
+        raise ValueError(f"binary classification needs exactly two classes; the target has {len(classes)}")
+    if len(classes) < 2:
+        raise ValueError(f"classification needs at least two classes; the target has {len(classes)}")
+    return encoded.astype(np.intp), classes
+
+
+def _unique_names(names):
+    seen, out = {}, []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return out
+
+
+def _check_scorers(scorers, y, n_classes):
+    """Score a trivial prediction once so a metric that cannot apply fails before any fit."""
+    if n_classes is None:
+        trivial = np.full(len(y), float(np.mean(y)))
+    else:
+        trivial = np.tile(np.bincount(y, minlength=n_classes) / len(y), (len(y), 1))
+    for scorer in scorers:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scorer(y, trivial)
+        except ValueError as err:
+            raise ValueError(f"metric {scorer.name!r} cannot be computed on this target: {err}") from None
+
+
+def _splitter(task, y, cv, random_state):
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
+        raise ValueError(f"cv must be a whole number of folds >= 2, got {cv!r}")
+    if cv > len(y):
+        raise ValueError(f"cv={cv} folds need at least {cv} rows; the data has {len(y)}")
+    if task == "regression":
+        return KFold(cv, shuffle=True, random_state=random_state)
+    counts = np.bincount(y)
+    if counts.min() < cv:
+        raise ValueError(f"cv={cv} stratified folds need at least {cv} rows of each class; the smallest class has "
+                         f"{counts.min()}")
+    return StratifiedKFold(cv, shuffle=True, random_state=random_state)
+
+
+def _wrapper(task, estimator, loss):
+    from .sklearn import BoostClassifier, BoostRegressor
+
+    cls = BoostRegressor if task == "regression" else BoostClassifier
+    return cls(estimator=estimator, loss=loss)  # fit copies both
+
+
+def _rows(X, index):
+    return X.iloc[index] if hasattr(X, "iloc") else X[index]
+
+
+def _progress_bar(total, progress):
+    if progress is False:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    if progress:  # asked for: shown at once, refreshed after every fit
+        return tqdm(total=total, unit="fit", mininterval=0, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, unit="fit", delay=1.0, disable=None, leave=False, dynamic_ncols=True)
