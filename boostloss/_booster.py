@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import import_module
 
 import numpy as np
@@ -39,12 +40,14 @@ def start_scores(loss: Loss, labels, weights, n_classes=None) -> np.ndarray:
     return np.atleast_1d(np.float64(loss.init_score(labels, weights)))
 
 
-def boosting_scale(loss: Loss, labels, weights, init: np.ndarray):
-    """``loss.boosting_scale`` at the start score on all training rows (None if not rescaled)."""
+def boosting_scale(loss: Loss, labels, weights, init: np.ndarray, per_round: bool = False):
+    """``loss.boosting_scale`` at the start score on all training rows (None if not rescaled);
+    with ``per_round`` the factor is left to each round (boosters that hand over every row)."""
     if loss.is_multiclass or not loss._rescales_hessian():
         return None
     labels = np.asarray(labels, dtype=np.float64)
-    return loss.boosting_scale(labels, per_row(init, labels.size), nonempty(weights))
+    scale = loss.boosting_scale(labels, per_row(init, labels.size), nonempty(weights))
+    return replace(scale, factor=None) if per_round else scale
 
 
 def per_row(init: np.ndarray, n: int) -> np.ndarray:

@@ -19,7 +19,7 @@ Train API (the start goes in as ``base_score``, which XGBoost applies on every w
 in the model)::
 
     init = bl.dask.init_score(loss, y, w)            # validates y and w first
-    scale = bl.dask.boosting_scale(loss, y, w, init)  # the secant policies' scale, over all rows
+    scale = bl.dask.boosting_scale(loss, y, w, init, per_round=True)  # secant policies' scale, all rows
     dtrain = xgb.dask.DaskDMatrix(client, X, y, weight=w)
     out = xgb.dask.train(client, {"base_score": init, "disable_default_eval_metric": True}, dtrain, 100,
                          obj=bl.xgboost.objective(loss, scale), custom_metric=bl.dask.xgboost_metric(loss))
@@ -300,10 +300,12 @@ def _scale_sums(y, w, loss, init, residual):
     return np.array([w.sum(), np.dot(w, np.abs(raw - y)), hess])
 
 
-def boosting_scale(loss, y, sample_weight, init):
+def boosting_scale(loss, y, sample_weight, init, per_round=False):
     """``loss.boosting_scale`` at the start score ``init`` over all partitions (two reductions),
     for ``bl.xgboost.objective(loss, scale)`` / ``bl.lightgbm.objective(loss, scale)``: fixed
-    for the run, so every worker scales its rows as one machine would. None if not rescaled."""
+    for the run, so every worker scales its rows as one machine would. None if not rescaled.
+    ``per_round=True`` (for XGBoost, whose objective all-reduces the factor's sums across the
+    workers each round, as one machine computes it over all rows) leaves the factor to each round."""
     loss = get_loss(loss)
     if loss.is_multiclass or not loss._rescales_hessian():
         return None
@@ -314,6 +316,8 @@ def boosting_scale(loss, y, sample_weight, init):
     weight, absolute, _ = np.sum(parts.compute(_scale_sums, loss, init, None), axis=0)
     residual = float(absolute / weight) or 1.0
     hess = float(np.sum(parts.compute(_scale_sums, loss, init, residual), axis=0)[2])
+    if per_round:
+        return BoostingScale(residual, None)
     return BoostingScale(residual, weight / hess if np.isfinite(hess) and hess > 0 else 1.0)
 
 
@@ -553,7 +557,10 @@ class _DaskBoostBase(BaseEstimator):
             eval_sets.append((Xe, ye, we[0] if we else None))
         self.estimator_ = clone(estimator)
         fit = _fit_xgboost if booster == "xgboost" else _fit_lightgbm
-        scale = boosting_scale(self.loss_, y, sample_weight, self.init_score_)
+        # XGBoost all-reduces the factor each round, as one machine takes it over all rows;
+        # LightGBM cannot, and keeps the start's (with its default lambda_l2=0 only
+        # min_sum_hessian_in_leaf sees the difference)
+        scale = boosting_scale(self.loss_, y, sample_weight, self.init_score_, per_round=booster == "xgboost")
         fit(self.estimator_, self.loss_, self.init_score_, scale, X, y, sample_weight, eval_sets, self.eval_metric,
             dict(fit_params))
         return self

@@ -141,7 +141,7 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     callbacks = list(callbacks or [])
     labels, weights = _labels(train_set)
     init = start_scores(loss, labels, weights, params.get("num_class"))
-    params = {**params, "objective": objective(loss, boosting_scale(loss, labels, weights, init))}
+    params = {**params, "objective": objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))}
     if loss.is_multiclass:
         params.setdefault("num_class", init.size)
     for dataset in [train_set, *valid_sets]:
@@ -175,7 +175,8 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     lgb = _lgb()
     loss = get_loss(loss)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
-    estimator.set_params(objective=objective(loss, boosting_scale(loss, y, sample_weight, init)), metric="None")
+    scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
+    estimator.set_params(objective=objective(loss, scale), metric="None")
     if loss.is_multiclass:
         estimator.set_params(num_class=init.size)  # LGBMClassifier sets it only beyond two classes
     callbacks = [*fit_params.pop("callbacks", []), _AddStartToFirstTrees(init)]

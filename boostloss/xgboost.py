@@ -28,6 +28,15 @@ def _xgb():
     return import_booster("xgboost", "xgboost")
 
 
+def _sum_over_workers():
+    """In distributed training (xgboost.dask, Spark), a function summing an array over all
+    workers with XGBoost's own all-reduce; None on one machine."""
+    collective = _xgb().collective
+    if collective.get_world_size() <= 1:
+        return None
+    return lambda sums: collective.allreduce(np.asarray(sums, dtype=np.float64), collective.Op.SUM)
+
+
 class XGBoostObjective:
     """``obj(predt, dtrain)`` for ``xgb.train`` and ``obj(y_true, y_pred, *, sample_weight)``
     for the scikit-learn API. Returns ``(grad, hess)``, weighted, shaped like the margins."""
@@ -42,7 +51,7 @@ class XGBoostObjective:
         else:
             y, raw, w = first, second, nonempty(sample_weight)
         y = self.loss.validate(y, w)
-        return self.loss.boosting_grad_hess(y, raw, w, self.scale)
+        return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers())
 
     def __repr__(self):
         return f"bl.xgboost.objective({self.loss!r})"
@@ -101,7 +110,7 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     else:
         params["base_score"] = float(init[0])
     params.setdefault("disable_default_eval_metric", True)
-    scale = boosting_scale(loss, dtrain.get_label(), dtrain.get_weight(), init)
+    scale = boosting_scale(loss, dtrain.get_label(), dtrain.get_weight(), init, per_round=True)
     return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=objective(loss, scale),
                      custom_metric=custom_metric or metric(loss), **kwargs)
 
@@ -140,7 +149,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     if isinstance(estimator, xgb.XGBClassifier) and np.unique(y).size == 2:
         base = 1.0 / (1.0 + np.exp(-init))  # its internal binary:logistic reads base_score as a probability
     base = base.tolist() if loss.is_multiclass else float(base[0])
-    scale = boosting_scale(loss, y, sample_weight, init)
+    scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
     estimator.set_params(objective=objective(loss, scale), eval_metric=metric(eval_metric or loss, loss),
                          base_score=base, disable_default_eval_metric=True,
                          early_stopping_rounds=early_stopping_rounds)

@@ -56,20 +56,9 @@ XFAIL_EQUIVALENCE = {("lightgbm", "classifier"), ("xgboost", "classifier"), ("ca
                      ("catboost", "classifier")}
 
 
-FLOAT32_REASON = (
-    "XGBoost accumulates gradients in float32; the Huber loss's secant Hessian is rescaled for the booster "
-    "in float64 (Loss.boosting_grad_hess), and a weight of 2 and a repeated row round differently there, "
-    "moving predictions by ~1e-7 relative (3e-8 absolute here), just above the check's rtol=1e-7. "
-    "Equivalence at 1e-6 is tested in test_weights_act_like_repeated_rows."
-)
-
-
 def expected_failures(estimator):
     booster = type(estimator.estimator).__module__.partition(".")[0]
     kind = "classifier" if isinstance(estimator, BoostClassifier) else "regressor"
-    if (booster, kind) == ("xgboost", "regressor"):
-        return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_REASON,
-                "check_sample_weight_equivalence_on_sparse_data": FLOAT32_REASON}
     if (booster, kind) not in XFAIL_EQUIVALENCE:
         return {}
     reason = WEIGHT_REASON.format(why=WHY[booster])

@@ -262,10 +262,12 @@ def weighted_mean(values: np.ndarray, sample_weight=None) -> float:
 @dataclass(frozen=True)
 class BoostingScale:
     """Fixed for a training run (see ``Loss.boosting_scale``): the residual scale that sets the
-    secant floor, and the factor multiplying gradient and Hessian for the boosters."""
+    secant floor, and the factor multiplying gradient and Hessian for the boosters, or None to
+    take the factor afresh each round from the rows handed over (all of them, or reduced over
+    all of them)."""
 
     residual: float
-    factor: float
+    factor: float | None
 
 
 class Loss(Parametrized):
@@ -306,7 +308,7 @@ class Loss(Parametrized):
                 grad, hess = grad * w, hess * w
         return grad, hess
 
-    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None) -> tuple[np.ndarray, np.ndarray]:
+    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None, reduce=None) -> tuple[np.ndarray, np.ndarray]:
         """``grad_hess`` as the adapters hand it to boosters.
 
         Boosters' regularisers (XGBoost ``reg_lambda`` and ``min_child_weight``, CatBoost
@@ -318,13 +320,21 @@ class Loss(Parametrized):
 
         ``scale`` is a ``BoostingScale`` fixed for the whole training (see ``boosting_scale``),
         so that every row, batch, block (CatBoost) or worker (Dask) is treated alike; without
-        it, the one of this batch is used.
+        it, the one of this batch is used. A scale whose ``factor`` is None takes the factor
+        ``sum(w) / sum(w h)`` each round: keeping the mean Hessian at one as residuals shrink
+        keeps the regularisers' strength, but needs every row of the round, which ``reduce``
+        (summing ``[sum w, sum w h]`` over all workers) provides in distributed training.
         """
         if not self._rescales_hessian():
             return self.grad_hess(y, raw, sample_weight)
         scale = scale or self.boosting_scale(y, raw, sample_weight)
         grad, hess = self.grad_hess(y, raw, sample_weight, residual_scale=scale.residual)
-        return grad * scale.factor, hess * scale.factor
+        factor = scale.factor
+        if factor is None:
+            weight = float(np.sum(sample_weight)) if sample_weight is not None else float(hess.shape[0])
+            weight, total = reduce(np.array([weight, float(hess.sum())])) if reduce else (weight, float(hess.sum()))
+            factor = weight / total if np.isfinite(total) and total > 0 else 1.0
+        return grad * factor, hess * factor
 
     def boosting_scale(self, y, raw, sample_weight=None):
         """The ``BoostingScale`` of a batch: the weighted mean absolute residual ``|raw - y|``
