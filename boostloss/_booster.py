@@ -55,6 +55,45 @@ def per_row(init: np.ndarray, n: int) -> np.ndarray:
     return np.full(n, init[0]) if init.size == 1 else np.tile(init, (n, 1))
 
 
+class RoundInputs:
+    """What an objective reuses from one boosting round to the next: the targets and weights,
+    validated and converted once (and again only when the booster hands over different ones:
+    they are compared with a copy, which costs far less than validating), and the gradient
+    and Hessian buffers, which boosters copy from before the next round. Pickles empty."""
+
+    def __init__(self, loss):
+        self.loss = loss
+        self._source = self._prepared = self._buffers = None
+
+    def __reduce__(self):
+        return type(self), (self.loss,)
+
+    def targets(self, labels, weights):
+        """``(y, w)``: ``loss.validate``-d float64 targets and weights (None for none)."""
+        labels = np.asarray(labels)
+        weights = nonempty(weights)
+        weights = None if weights is None else np.asarray(weights)
+        if self._source is None or not (_equal(labels, self._source[0]) and _equal(weights, self._source[1])):
+            y = self.loss.validate(labels, weights)
+            self._prepared = (y, None if weights is None else np.asarray(weights, dtype=np.float64))
+            self._source = (labels.copy(), None if weights is None else weights.copy())
+        return self._prepared
+
+    def buffers(self, raw):
+        """Two float64 arrays shaped (and ordered) like ``raw``, the same ones every round."""
+        raw = np.asarray(raw)
+        grad = None if self._buffers is None else self._buffers[0]
+        if grad is None or grad.shape != raw.shape or grad.flags.f_contiguous != raw.flags.f_contiguous:
+            self._buffers = (np.empty_like(raw, np.float64), np.empty_like(raw, np.float64))
+        return self._buffers
+
+
+def _equal(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and np.array_equal(a, b)
+
+
 def nonempty(weights):
     """Booster weight getters return empty arrays or None for 'no weights'; normalise to None."""
     return None if weights is None or np.size(weights) == 0 else weights

@@ -52,19 +52,55 @@ class CatBoostObjective:
             # CatBoost hands over blocks of <= 1000 rows: fix the scale once (train() and the
             # estimators compute it on all rows instead) rather than letting every block differ
             self.scale = self.loss.boosting_scale(y, approxes, weights)
-        grad, hess = self.loss.boosting_grad_hess(y, approxes, weights, self.scale)
-        ders = np.empty((grad.shape[0], 2))
-        np.negative(grad, out=ders[:, 0])
-        np.negative(hess, out=ders[:, 1])
-        return ders
+        ders = np.empty((y.shape[0], 2))
+        self.loss.boosting_grad_hess(y, approxes, weights, self.scale, out=(ders[:, 0], ders[:, 1]))
+        return np.negative(ders, out=ders)
 
     def calc_ders_multi(self, approx, target, weight):
-        grad, hess = self.loss.grad_hess([target], np.asarray(approx, dtype=np.float64)[None, :])
-        w = 1.0 if weight is None else float(weight)
-        return (-w * grad[0]).tolist(), np.diag(-w * hess[0]).tolist()
+        row = self.__dict__.get("_row")
+        if row is None or row.k != len(approx):
+            row = self.__dict__["_row"] = _MulticlassRow(self.loss, len(approx))
+        return row(approx, target, 1.0 if weight is None else float(weight))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_row", None)  # a cache, rebuilt on first use
+        return state
 
     def __repr__(self):
         return f"bl.catboost.objective({self.loss!r})"
+
+
+class _MulticlassRow:
+    """One row of a multiclass loss for ``calc_ders_multi``, which CatBoost calls once per row
+    (twice per row and iteration): everything but the row itself is prepared once (the kernel's
+    arguments, one-row arrays, the Hessian's list of lists, whose diagonal alone changes), so
+    a call costs one compiled-kernel call and a few list assignments."""
+
+    def __init__(self, loss, k):
+        self.loss, self.k = loss, k
+        self.y = np.zeros(1)
+        self.grad, self.hess = np.empty((1, k)), np.empty((1, k))
+        self.hess_rows = [[0.0] * k for _ in range(k)]
+        self.args = loss._kernel_args(getattr(loss, "hessian", "exact"), 0.0, self.grad) if loss.kernel else None
+
+    def __call__(self, approx, target, weight):
+        raw = np.asarray(approx, dtype=np.float64).reshape(1, self.k)
+        if self.args is None:  # a loss without a compiled kernel (e.g. a sum of losses)
+            self.y[0] = target
+            self.loss.boosting_grad_hess(self.y, raw, None, out=(self.grad, self.hess))
+        else:
+            if not 0 <= target < self.k or target != int(target):
+                raise ValueError(f"{self.loss}: label {target!r} is not one of the classes 0..{self.k - 1}")
+            self.y[0] = target
+            self.loss.kernel(self.y, raw, _NO_WEIGHTS, *self.args, self.grad, self.hess)
+        hess = self.hess[0]
+        for j in range(self.k):
+            self.hess_rows[j][j] = -weight * hess[j]
+        return (-weight * self.grad[0]).tolist(), self.hess_rows
+
+
+_NO_WEIGHTS = np.empty(0)
 
 
 class CatBoostMetric:

@@ -32,9 +32,8 @@ from importlib import import_module
 import numpy as np
 
 from . import _jets
-from .losses.base import NON_NEGATIVE, REAL, IdentityLink, Interval, Link, LogitLink, LogLink, Loss
+from .losses.base import NON_NEGATIVE, REAL, IdentityLink, Interval, Link, LogitLink, LogLink, Loss, secant_floor
 from .losses.binary import BinaryLoss
-from .losses.regression import _secant_l1
 
 LINKS = {"identity": IdentityLink, "log": LogLink, "logit": LogitLink}
 DOMAINS = {"identity": REAL, "log": NON_NEGATIVE, "logit": Interval(0.0, 1.0, True, True)}
@@ -226,7 +225,7 @@ class CustomLoss(Loss):
 
     def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         if self.hessian == "secant":
-            return np.maximum(_secant_l1(raw - y, np.abs(grad), residual_scale), hess)
+            return np.maximum(np.abs(grad) / np.maximum(np.abs(raw - y), secant_floor(y, raw, residual_scale)), hess)
         return hess
 
     def _rescales_hessian(self) -> bool:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._booster import boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
+from ._booster import RoundInputs, boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
 from .registry import get_loss
 
 
@@ -34,19 +34,21 @@ def _lgb():
 class LightGBMObjective:
     """``fobj(preds, train_data)`` for ``lgb.train`` and ``fobj(y_true, y_pred, weight)`` for
     the scikit-learn API (which passes weights to 3-argument objectives). Returns weighted
-    ``(grad, hess)`` shaped like ``preds``."""
+    ``(grad, hess)`` shaped like ``preds``, in buffers that the next call overwrites (LightGBM
+    copies them first)."""
 
     def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
         self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
+        self.inputs = RoundInputs(self.loss)
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
-            raw, y, w = first, second.get_label(), nonempty(second.get_weight())
+            raw, labels, weights = first, second.get_label(), second.get_weight()
         else:
-            y, raw, w = first, second, nonempty(sample_weight)
-        y = self.loss.validate(y, w)
-        return self.loss.boosting_grad_hess(y, raw, w, self.scale)
+            labels, raw, weights = first, second, sample_weight
+        y, w = self.inputs.targets(labels, weights)
+        return self.loss.boosting_grad_hess(y, raw, w, self.scale, out=self.inputs.buffers(raw))
 
     def __repr__(self):
         return f"bl.lightgbm.objective({self.loss!r})"

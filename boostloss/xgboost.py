@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._booster import boosting_scale, import_booster, nonempty, resolve_metric, start_scores
+from ._booster import RoundInputs, boosting_scale, import_booster, nonempty, resolve_metric, start_scores
 from .registry import get_loss
 
 
@@ -39,19 +39,22 @@ def _sum_over_workers():
 
 class XGBoostObjective:
     """``obj(predt, dtrain)`` for ``xgb.train`` and ``obj(y_true, y_pred, *, sample_weight)``
-    for the scikit-learn API. Returns ``(grad, hess)``, weighted, shaped like the margins."""
+    for the scikit-learn API. Returns ``(grad, hess)``, weighted, shaped like the margins, in
+    buffers that the next call overwrites (XGBoost copies them first)."""
 
     def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
         self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
+        self.inputs = RoundInputs(self.loss)
 
     def __call__(self, first, second, *, sample_weight=None):
         if isinstance(second, _xgb().DMatrix):
-            raw, y, w = first, second.get_label(), nonempty(second.get_weight())
+            raw, labels, weights = first, second.get_label(), second.get_weight()
         else:
-            y, raw, w = first, second, nonempty(sample_weight)
-        y = self.loss.validate(y, w)
-        return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers())
+            labels, raw, weights = first, second, sample_weight
+        y, w = self.inputs.targets(labels, weights)
+        return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers(),
+                                            out=self.inputs.buffers(raw))
 
     def __repr__(self):
         return f"bl.xgboost.objective({self.loss!r})"

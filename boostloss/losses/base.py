@@ -22,8 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from . import kernels
+
 # exp() of anything above this overflows float64; log-link losses clip their exponents here.
 MAX_EXP = 700.0
+SECANT_FLOOR = 0.1  # eps = SECANT_FLOOR * mean |r| for the piecewise-linear losses' secant Hessians
 
 
 # --------------------------------------------------------------------------- parameters
@@ -208,6 +211,17 @@ def as_float_array(values, owner, what: str) -> np.ndarray:
     return array
 
 
+def as_raw_scores(values, owner) -> np.ndarray:
+    """Raw scores as a float32 or float64 array (boosters' own dtypes, kept: the kernels read
+    both), contiguous in either memory order."""
+    array = np.asarray(values)
+    if array.dtype not in (np.float32, np.float64):
+        array = as_float_array(array, owner, "raw scores")
+    if not (array.flags.c_contiguous or array.flags.f_contiguous):
+        array = np.ascontiguousarray(array)
+    return array
+
+
 def check_finite(values: np.ndarray, owner, what: str) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
@@ -258,6 +272,17 @@ def weighted_mean(values: np.ndarray, sample_weight=None) -> float:
     return float(np.average(values, weights=sample_weight))
 
 
+_NO_WEIGHTS = np.empty(0)
+
+
+def secant_floor(y, raw, residual_scale=None) -> float:
+    """``eps`` of the piecewise-linear losses' secant Hessians: ``SECANT_FLOOR`` times
+    ``residual_scale`` (default: the batch's mean ``|raw - y|``), at least 1e-12."""
+    if residual_scale is None:
+        residual_scale = kernels.mean_abs_residual(y, raw) if raw.ndim == 1 else float(np.mean(np.abs(raw - y)))
+    return max(SECANT_FLOOR * residual_scale, 1e-12)
+
+
 # --------------------------------------------------------------------------- the Loss
 @dataclass(frozen=True)
 class BoostingScale:
@@ -289,27 +314,24 @@ class Loss(Parametrized):
     def loss(self, y, raw) -> np.ndarray:
         """Per-row loss values (unweighted)."""
         y, raw = self._check_shapes(y, raw)
-        return self._loss(y, raw)
+        return self._loss(y, raw.astype(np.float64, copy=False))
 
-    def grad_hess(self, y, raw, sample_weight=None, *, residual_scale=None) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, y, raw, sample_weight=None, *, residual_scale=None, out=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-row gradient and Hessian w.r.t. ``raw`` as boosters use them.
 
         The gradient is exact; the Hessian follows the loss's Hessian policy (see
         ``exact_grad_hess`` for the exact pair). Both are multiplied by ``sample_weight``.
         ``residual_scale`` sets the floor of the piecewise-linear losses' secant Hessians
-        (default: the mean absolute residual of this batch).
+        (default: the mean absolute residual of this batch). ``out``: a pair of float64 arrays
+        shaped like ``raw`` to write into (returned), instead of new ones.
         """
         y, raw = self._check_shapes(y, raw)
-        grad, hess = self._grad_policy_hessian(y, raw, residual_scale)
-        if sample_weight is not None:
-            w = check_sample_weight(sample_weight, y.shape[0], self)
-            if w is not None:
-                w = w[:, None] if grad.ndim == 2 else w
-                grad, hess = grad * w, hess * w
-        return grad, hess
+        w = None if sample_weight is None else check_sample_weight(sample_weight, y.shape[0], self)
+        return self._pair(y, raw, w, False, residual_scale, out)
 
-    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None, reduce=None) -> tuple[np.ndarray, np.ndarray]:
-        """``grad_hess`` as the adapters hand it to boosters.
+    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None, reduce=None, out=None):
+        """``grad_hess`` as the adapters hand it to boosters, for targets and weights already
+        checked by ``validate`` (they are not checked again: this runs every boosting round).
 
         Boosters' regularisers (XGBoost ``reg_lambda`` and ``min_child_weight``, CatBoost
         ``l2_leaf_reg``) are calibrated for Hessians of order one per row, as squared error has.
@@ -325,16 +347,20 @@ class Loss(Parametrized):
         keeps the regularisers' strength, but needs every row of the round, which ``reduce``
         (summing ``[sum w, sum w h]`` over all workers) provides in distributed training.
         """
+        y, raw = self._check_shapes(y, raw)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if not self._rescales_hessian():
-            return self.grad_hess(y, raw, sample_weight)
+            return self._pair(y, raw, w, False, None, out)
         scale = scale or self.boosting_scale(y, raw, sample_weight)
-        grad, hess = self.grad_hess(y, raw, sample_weight, residual_scale=scale.residual)
+        grad, hess = self._pair(y, raw, w, False, scale.residual, out)
         factor = scale.factor
         if factor is None:
-            weight = float(np.sum(sample_weight)) if sample_weight is not None else float(hess.shape[0])
+            weight = float(np.sum(w)) if w is not None else float(hess.shape[0])
             weight, total = reduce(np.array([weight, float(hess.sum())])) if reduce else (weight, float(hess.sum()))
             factor = weight / total if np.isfinite(total) and total > 0 else 1.0
-        return grad * factor, hess * factor
+        grad *= factor
+        hess *= factor
+        return grad, hess
 
     def boosting_scale(self, y, raw, sample_weight=None):
         """The ``BoostingScale`` of a batch: the weighted mean absolute residual ``|raw - y|``
@@ -358,7 +384,7 @@ class Loss(Parametrized):
     def exact_grad_hess(self, y, raw) -> tuple[np.ndarray, np.ndarray]:
         """Exact per-row first and second derivatives w.r.t. ``raw`` (no Hessian policy)."""
         y, raw = self._check_shapes(y, raw)
-        return self._derivatives(y, raw)
+        return self._pair(y, raw, None, True, None, None)
 
     def inverse_link(self, raw) -> np.ndarray:
         """Predictions in the target's units (probabilities for classifiers)."""
@@ -419,17 +445,56 @@ class Loss(Parametrized):
         return self * (1.0 / divisor)
 
     # ---- pieces for subclasses -----------------------------------------------------
-    def _loss(self, y, raw):
-        raise NotImplementedError
+    # A loss either names a compiled ``kernel`` (``losses.kernels``) with its ``_kernel_args``,
+    # or implements ``_derivatives`` and ``_policy_hessian`` with NumPy (losses built from
+    # parts, users' own losses).
+    kernel = None
+    uses_secant_floor = False  # True for the piecewise-linear losses, whose secant Hessian needs ``eps``
+
+    def _kernel_args(self, policy: str, eps: float, raw) -> tuple:
+        """The arguments between the weights and the outputs: ``(params,)`` by default, with
+        ``params = [policy code, *self._kernel_params()]``; ``eps`` is the secant floor."""
+        return (np.array([kernels.POLICY[policy], *self._kernel_params(eps)], dtype=np.float64),)
+
+    def _kernel_params(self, eps: float) -> tuple:
+        return ()
+
+    def _pair(self, y, raw, w, exact, residual_scale, out):
+        """Weighted gradient and Hessian (the exact one, or the policy's), into ``out`` if given."""
+        if self.kernel is None:
+            if exact:
+                grad, hess = self._derivatives(y, raw)
+            else:
+                grad, hess = self._grad_policy_hessian(y, raw, residual_scale)
+            if w is not None:
+                wb = w[:, None] if grad.ndim == 2 else w
+                grad, hess = grad * wb, hess * wb
+            if out is None:
+                return grad, hess
+            np.copyto(out[0], grad)
+            np.copyto(out[1], hess)
+            return out
+        grad, hess = out if out is not None else (np.empty_like(raw, np.float64), np.empty_like(raw, np.float64))
+        if grad.shape != raw.shape or hess.shape != raw.shape:
+            raise ValueError(f"{self}: out arrays have shapes {grad.shape}, {hess.shape}; expected {raw.shape}")
+        policy = "exact" if exact else getattr(self, "hessian", "exact")
+        eps = secant_floor(y, raw, residual_scale) if policy == "secant" and self.uses_secant_floor else 0.0
+        weights = _NO_WEIGHTS if w is None else w
+        self.kernel(y, raw, weights, *self._kernel_args(policy, eps, raw), grad, hess)
+        return grad, hess
 
     def _derivatives(self, y, raw):
-        raise NotImplementedError
+        if self.kernel is None:
+            raise NotImplementedError
+        return self._pair(y, raw, None, True, None, None)
 
     def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         return hess
 
     def _grad_policy_hessian(self, y, raw, residual_scale=None):
         """The exact gradient and the policy's Hessian (a weighted sum adds up its parts' pairs)."""
+        if self.kernel is not None:
+            return self._pair(y, raw, None, False, residual_scale, None)
         grad, hess = self._derivatives(y, raw)
         return grad, self._policy_hessian(y, raw, grad, hess, residual_scale)
 
@@ -452,7 +517,7 @@ class Loss(Parametrized):
 
     def _check_shapes(self, y, raw):
         y = as_float_array(y, self, "targets").reshape(-1)
-        raw = as_float_array(raw, self, "raw scores")
+        raw = as_raw_scores(raw, self)
         if raw.ndim == 2 and raw.shape[1] == 1:
             raw = raw[:, 0]
         if raw.ndim != 1 or raw.shape[0] != y.shape[0]:

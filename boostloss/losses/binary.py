@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit
 
+from . import kernels
 from .base import (
     MAX_EXP,
     Interval,
@@ -70,6 +71,7 @@ class Logistic(BinaryLoss):
     """
 
     name = "logistic"
+    kernel = staticmethod(kernels.logistic)
 
     def __init__(self, pos_weight=1.0, label_smoothing=0.0):
         self.pos_weight = pos_weight
@@ -87,14 +89,12 @@ class Logistic(BinaryLoss):
         eps = float(self.label_smoothing)
         return y * (1.0 - eps) + 0.5 * eps
 
+    def _kernel_params(self, eps):
+        return (float(self.pos_weight), float(self.label_smoothing))
+
     def _loss(self, y, raw):
         t, pw = self._target(y), float(self.pos_weight)
         return pw * t * np.logaddexp(0.0, -raw) + (1.0 - t) * np.logaddexp(0.0, raw)
-
-    def _derivatives(self, y, raw):
-        t, pw = self._target(y), float(self.pos_weight)
-        pi, one_minus = expit(raw), expit(-raw)
-        return (1.0 - t) * pi - pw * t * one_minus, (pw * t + 1.0 - t) * pi * one_minus
 
     def _closed_form_init(self, y, w):
         self._check_both_classes(y, w)
@@ -118,6 +118,7 @@ class Focal(BinaryLoss):
     """
 
     name = "focal"
+    kernel = staticmethod(kernels.focal)
     hessian_policies = ("floor", "exact")
 
     def __init__(self, alpha=0.25, gamma=2.0, hessian="floor"):
@@ -136,23 +137,12 @@ class Focal(BinaryLoss):
         a = float(self.alpha)
         return np.where(y == 1, a, 1.0 - a)
 
+    def _kernel_params(self, eps):
+        return (float(self.alpha), float(self.gamma))
+
     def _loss(self, y, raw):
         _, _, _, q, logp = self._margin(y, raw)
         return -self._alpha_t(y) * q ** float(self.gamma) * logp
-
-    def _derivatives(self, y, raw):
-        g = float(self.gamma)
-        s, _, p, q, logp = self._margin(y, raw)
-        at_qg = self._alpha_t(y) * q**g
-        grad = -s * at_qg * (q - g * p * logp)
-        hess = at_qg * p * ((2 * g + 1) * q + g * q * logp - g * g * p * logp)
-        return grad, hess
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "floor":
-            _, _, p, _, _ = self._margin(y, raw)
-            return np.maximum(hess, p * np.abs(grad))
-        return hess
 
 
 class Exponential(BinaryLoss):
@@ -163,17 +153,13 @@ class Exponential(BinaryLoss):
     """
 
     name = "exponential"
+    kernel = staticmethod(kernels.exponential)
 
     def __init__(self):
         self._check_params()
 
     def _loss(self, y, raw):
         return np.exp(np.minimum(-(2.0 * y - 1.0) * raw, MAX_EXP))
-
-    def _derivatives(self, y, raw):
-        s = 2.0 * y - 1.0
-        e = np.exp(np.minimum(-s * raw, MAX_EXP))
-        return -s * e, e
 
     def _closed_form_init(self, y, w):
         self._check_both_classes(y, w)
@@ -192,6 +178,7 @@ class SymmetricCrossEntropy(BinaryLoss):
     """
 
     name = "symmetric_cross_entropy"
+    kernel = staticmethod(kernels.symmetric_cross_entropy)
     hessian_policies = ("floor", "exact")
     A = -4.0
 
@@ -209,18 +196,9 @@ class SymmetricCrossEntropy(BinaryLoss):
             raise ValueError(f"{name}: alpha and beta cannot both be zero")
         super()._check_params()
 
+    def _kernel_params(self, eps):
+        return (float(self.alpha), float(self.beta), self.A)
+
     def _loss(self, y, raw):
         _, _, _, q, logp = self._margin(y, raw)
         return -float(self.alpha) * logp - float(self.beta) * self.A * q
-
-    def _derivatives(self, y, raw):
-        a, b = float(self.alpha), float(self.beta)
-        s, _, p, q, _ = self._margin(y, raw)
-        return s * (-a * q + b * self.A * p * q), p * q * (a + b * self.A * (q - p))
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "floor":
-            _, _, p, q, _ = self._margin(y, raw)
-            return np.maximum(hess, (float(self.alpha) - float(self.beta) * self.A * p) * p * q)
-        return hess
-

@@ -11,11 +11,13 @@ import numpy as np
 from scipy import optimize
 from scipy.special import log_softmax, softmax
 
+from . import kernels
 from .base import (
     LogitLink,
     Loss,
     SoftmaxLink,
     as_float_array,
+    as_raw_scores,
     check_finite,
     check_positive,
     check_sample_weight,
@@ -72,7 +74,7 @@ class MulticlassLoss(Loss):
 
     def _check_shapes(self, y, raw):
         y = as_float_array(y, self, "labels").reshape(-1)
-        raw = as_float_array(raw, self, "raw scores")
+        raw = as_raw_scores(raw, self)
         if raw.ndim != 2 or raw.shape[0] != y.shape[0]:
             raise ValueError(f"{self}: raw scores have shape {raw.shape}, expected ({y.shape[0]}, n_classes)")
         k = raw.shape[1]
@@ -93,17 +95,6 @@ class MulticlassLoss(Loss):
         # log_softmax rounds log p_y to 0 once q < eps; log1p(-q) keeps it exact for small q
         log_py = np.where(q < 0.5, np.log1p(-np.minimum(q, 0.5)), log_softmax(raw, axis=1)[rows, y])
         return p, p_y, q, log_py
-
-    @staticmethod
-    def _bernoulli_variance(p):
-        """``p (1 - p)``, with ``1 - p`` of each row's largest class summed from the other classes
-        (``1 - p`` rounds to 0 when that class's probability is near 1)."""
-        rows, top = np.arange(p.shape[0]), p.argmax(axis=1)
-        others = p.copy()
-        others[rows, top] = 0.0
-        one_minus = 1.0 - p
-        one_minus[rows, top] = others.sum(axis=1)
-        return p * one_minus
 
     def init_score(self, y, sample_weight=None, n_classes=None):
         """The constant ``(k,)`` raw score minimising the weighted mean loss (centred to sum 0).
@@ -134,6 +125,7 @@ class SoftmaxCrossEntropy(MulticlassLoss):
     """
 
     name = "softmax_cross_entropy"
+    kernel = staticmethod(kernels.softmax_cross_entropy)
 
     def __init__(self, class_weight=None, label_smoothing=0.0):
         self.class_weight = class_weight
@@ -145,6 +137,10 @@ class SoftmaxCrossEntropy(MulticlassLoss):
         if not eps < 1.0:
             raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
         super()._check_params()
+
+    def _kernel_args(self, policy, eps, raw):
+        params = np.array([kernels.POLICY[policy], float(self.label_smoothing)])
+        return params, self._class_weight_vector(self.class_weight, raw.shape[1], "class_weight")
 
     def _targets(self, y, k):
         eps = float(self.label_smoothing)
@@ -158,16 +154,6 @@ class SoftmaxCrossEntropy(MulticlassLoss):
         logp = log_softmax(raw, axis=1)
         logp[np.arange(y.size), y] = self._softmax_terms(y, raw)[3]
         return -c * np.sum(self._targets(y, k) * logp, axis=1)
-
-    def _derivatives(self, y, raw):
-        k = raw.shape[1]
-        c = self._class_weight_vector(self.class_weight, k, "class_weight")[y][:, None]
-        p, _, q, _ = self._softmax_terms(y, raw)
-        t = self._targets(y, k)
-        diff = p - t
-        rows = np.arange(y.size)
-        diff[rows, y] = (1.0 - t[rows, y]) - q  # p_y - t_y without rounding p_y to 1
-        return c * diff, c * self._bernoulli_variance(p)
 
     def _init_for(self, y, w, k):
         c = self._class_weight_vector(self.class_weight, k, "class_weight")[y]
@@ -191,6 +177,7 @@ class MulticlassFocal(MulticlassLoss):
     """
 
     name = "multiclass_focal"
+    kernel = staticmethod(kernels.multiclass_focal)
     hessian_policies = ("floor", "exact")
 
     def __init__(self, gamma=2.0, alpha=None, hessian="floor"):
@@ -202,6 +189,10 @@ class MulticlassFocal(MulticlassLoss):
     def _check_params(self):
         check_positive(type(self).__name__, "gamma", self.gamma, allow_zero=True)
         super()._check_params()
+
+    def _kernel_args(self, policy, eps, raw):
+        params = np.array([kernels.POLICY[policy], float(self.gamma)])
+        return params, self._class_weight_vector(self.alpha, raw.shape[1], "alpha")
 
     def _focal_terms(self, y, raw):
         gam = float(self.gamma)
@@ -217,31 +208,12 @@ class MulticlassFocal(MulticlassLoss):
         _, alpha, _, _, _, log_py, qg, _ = self._focal_terms(y, raw)
         return -alpha * qg * log_py
 
-    def _derivatives(self, y, raw):
-        gam, alpha, p, p_y, q, log_py, qg, F = self._focal_terms(y, raw)
-        rows = np.arange(y.size)
-        u = -p
-        u[rows, y] = q  # 1 - p_y, exact for p_y near 1
-        grad = -alpha[:, None] * u * F[:, None]
-        q2_dF = -2 * gam * qg * q - gam * qg * q * log_py + gam * (gam - 1) * p_y * qg * log_py
-        u_over_q = np.where(q[:, None] > 0, u / np.where(q > 0, q, 1.0)[:, None], 0.0)
-        u_over_q[rows, y] = 1.0
-        pq = self._bernoulli_variance(p)
-        hess = alpha[:, None] * (pq * F[:, None] - u_over_q**2 * (p_y * q2_dF)[:, None])
-        return grad, hess
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "floor":
-            _, alpha, p, _, _, _, _, F = self._focal_terms(y, raw)
-            return np.maximum(hess, (alpha * F)[:, None] * self._bernoulli_variance(p))
-        return hess
-
     def _init_for(self, y, w, k):
         start = SoftmaxCrossEntropy(class_weight=self.alpha)._init_for(y, w, k)
         weights = np.ones(y.size) if w is None else w
 
         def objective(free):
-            raw = np.broadcast_to(np.append(free, 0.0), (y.size, k))
+            raw = np.tile(np.append(free, 0.0), (y.size, 1))
             loss = np.average(self._loss(y, raw), weights=weights)
             grad = np.average(self._derivatives(y, raw)[0], axis=0, weights=weights)
             return loss, grad[:-1]  # raw[k-1] is pinned at 0

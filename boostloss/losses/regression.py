@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .base import (
     MAX_EXP,
     NON_NEGATIVE,
@@ -32,27 +33,12 @@ from .base import (
     weighted_quantile,
 )
 
-SECANT_FLOOR = 0.1  # eps = SECANT_FLOOR * mean |r| for the piecewise-linear losses
-
 
 class _SecantMixin:
     """Losses in target units whose ``secant`` Hessian is rescaled for boosters (``Loss.boosting_grad_hess``)."""
 
     def _rescales_hessian(self) -> bool:
         return self.hessian == "secant"
-
-
-def _secant_l1(r: np.ndarray, slope, residual_scale=None) -> np.ndarray:
-    """Majorising curvature of ``slope * |r|``: ``slope / max(|r|, eps)`` with
-    ``eps = SECANT_FLOOR * residual_scale`` (default: the batch's mean ``|r|``)."""
-    a = np.abs(r)
-    if residual_scale is None:
-        residual_scale = float(a.mean()) if a.size else 0.0
-    return slope / np.maximum(a, max(SECANT_FLOOR * residual_scale, 1e-12))
-
-
-def _sign(r):
-    return np.sign(r)
 
 
 class SquaredError(Loss):
@@ -62,15 +48,13 @@ class SquaredError(Loss):
     """
 
     name = "squared_error"
+    kernel = staticmethod(kernels.squared_error)
 
     def __init__(self):
         self._check_params()
 
     def _loss(self, y, raw):
         return 0.5 * (raw - y) ** 2
-
-    def _derivatives(self, y, raw):
-        return raw - y, np.ones_like(raw)
 
     def _closed_form_init(self, y, w):
         return weighted_mean(y, w)
@@ -84,24 +68,19 @@ class AbsoluteError(_SecantMixin, Loss):
     """
 
     name = "absolute_error"
+    kernel = staticmethod(kernels.absolute_error)
+    uses_secant_floor = True
     hessian_policies = ("secant", "unit", "exact")
 
     def __init__(self, hessian="secant"):
         self.hessian = hessian
         self._check_params()
 
+    def _kernel_params(self, eps):
+        return (eps,)
+
     def _loss(self, y, raw):
         return np.abs(raw - y)
-
-    def _derivatives(self, y, raw):
-        return _sign(raw - y), np.zeros_like(raw)
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "secant":
-            return _secant_l1(raw - y, 1.0, residual_scale)
-        if self.hessian == "unit":
-            return np.ones_like(raw)
-        return hess
 
     def _closed_form_init(self, y, w):
         return weighted_quantile(y, 0.5, w)
@@ -118,6 +97,7 @@ class Huber(_SecantMixin, Loss):
     """
 
     name = "huber"
+    kernel = staticmethod(kernels.huber)
     hessian_policies = ("secant", "unit", "exact")
 
     def __init__(self, delta=1.0, hessian="secant"):
@@ -129,23 +109,13 @@ class Huber(_SecantMixin, Loss):
         check_positive(type(self).__name__, "delta", self.delta)
         super()._check_params()
 
+    def _kernel_params(self, eps):
+        return (float(self.delta),)
+
     def _loss(self, y, raw):
         d = float(self.delta)
         a = np.abs(raw - y)
         return np.where(a <= d, 0.5 * a * a, d * (a - 0.5 * d))
-
-    def _derivatives(self, y, raw):
-        d = float(self.delta)
-        r = raw - y
-        return np.clip(r, -d, d), (np.abs(r) <= d).astype(np.float64)
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "secant":
-            d = float(self.delta)
-            return d / np.maximum(np.abs(raw - y), d)  # = min(1, delta/|r|), without dividing by 0
-        if self.hessian == "unit":
-            return np.ones_like(raw)
-        return hess
 
 
 class PseudoHuber(_SecantMixin, Loss):
@@ -158,6 +128,7 @@ class PseudoHuber(_SecantMixin, Loss):
     """
 
     name = "pseudo_huber"
+    kernel = staticmethod(kernels.pseudo_huber)
     hessian_policies = ("secant", "exact")
 
     def __init__(self, delta=1.0, hessian="secant"):
@@ -169,23 +140,15 @@ class PseudoHuber(_SecantMixin, Loss):
         check_positive(type(self).__name__, "delta", self.delta)
         super()._check_params()
 
+    def _kernel_params(self, eps):
+        return (float(self.delta),)
+
     def _loss(self, y, raw):
         d = float(self.delta)
         t = (raw - y) / d
         s = np.hypot(1.0, t)
         # d^2 t^2 / (s + 1), written to avoid overflowing t^2
         return d * d * np.abs(t) * (np.abs(t) / (s + 1.0))
-
-    def _derivatives(self, y, raw):
-        d = float(self.delta)
-        r = raw - y
-        s = np.hypot(1.0, r / d)
-        return r / s, 1.0 / (s * s * s)
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "secant":
-            return 1.0 / np.hypot(1.0, (raw - y) / float(self.delta))
-        return hess
 
 
 class LogCosh(_SecantMixin, Loss):
@@ -199,6 +162,7 @@ class LogCosh(_SecantMixin, Loss):
     """
 
     name = "log_cosh"
+    kernel = staticmethod(kernels.log_cosh)
     hessian_policies = ("secant", "exact")
 
     def __init__(self, hessian="secant"):
@@ -214,21 +178,6 @@ class LogCosh(_SecantMixin, Loss):
         far = a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
         return np.where(small, near, far)
 
-    def _derivatives(self, y, raw):
-        r = raw - y
-        a = np.abs(r)
-        # sech^2 = 4 e^{-2a} / (1 + e^{-2a})^2, finite for every a
-        e = np.exp(-2.0 * a)
-        return np.tanh(r), 4.0 * e / (1.0 + e) ** 2
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "secant":
-            r = raw - y
-            tiny = np.abs(r) < 1e-4
-            safe = np.where(tiny, 1.0, r)
-            return np.where(tiny, 1.0 - r * r / 3.0, grad / safe)
-        return hess
-
 
 class Quantile(_SecantMixin, Loss):
     """Quantile (pinball) loss ``L = max(alpha (y - raw), (1 - alpha)(raw - y))``.
@@ -239,6 +188,8 @@ class Quantile(_SecantMixin, Loss):
     """
 
     name = "quantile"
+    kernel = staticmethod(kernels.quantile)
+    uses_secant_floor = True
     hessian_policies = ("secant", "unit", "exact")
 
     def __init__(self, alpha=0.5, hessian="secant"):
@@ -250,21 +201,13 @@ class Quantile(_SecantMixin, Loss):
         check_open_interval(type(self).__name__, "alpha", self.alpha, 0.0, 1.0)
         super()._check_params()
 
+    def _kernel_params(self, eps):
+        return (float(self.alpha), eps)
+
     def _loss(self, y, raw):
         a = float(self.alpha)
         r = y - raw
         return np.maximum(a * r, (a - 1.0) * r)
-
-    def _derivatives(self, y, raw):
-        a = float(self.alpha)
-        return np.where(raw >= y, 1.0 - a, -a), np.zeros_like(raw)
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "secant":
-            return _secant_l1(raw - y, 0.5, residual_scale)
-        if self.hessian == "unit":
-            return np.ones_like(raw)
-        return hess
 
     def _closed_form_init(self, y, w):
         return weighted_quantile(y, float(self.alpha), w)
@@ -279,6 +222,7 @@ class Expectile(Loss):
     """
 
     name = "expectile"
+    kernel = staticmethod(kernels.expectile)
 
     def __init__(self, alpha=0.5):
         self.alpha = alpha
@@ -291,12 +235,11 @@ class Expectile(Loss):
         a = float(self.alpha)
         return np.where(raw < y, a, 1.0 - a)
 
+    def _kernel_params(self, eps):
+        return (float(self.alpha),)
+
     def _loss(self, y, raw):
         return self._weight(y, raw) * (y - raw) ** 2
-
-    def _derivatives(self, y, raw):
-        c = 2.0 * self._weight(y, raw)
-        return c * (raw - y), c
 
     def _init_guess(self, y, w):
         return weighted_mean(y, w)
@@ -311,6 +254,7 @@ class Fair(_SecantMixin, Loss):
     """
 
     name = "fair"
+    kernel = staticmethod(kernels.fair)
     hessian_policies = ("secant", "exact")
 
     def __init__(self, c=1.0, hessian="secant"):
@@ -322,23 +266,15 @@ class Fair(_SecantMixin, Loss):
         check_positive(type(self).__name__, "c", self.c)
         super()._check_params()
 
+    def _kernel_params(self, eps):
+        return (float(self.c),)
+
     def _loss(self, y, raw):
         c = float(self.c)
         t = np.abs(raw - y) / c
         s = np.minimum(t, 1e-3)  # the series is only used below 1e-3; keeps large t from overflowing
         series = s * s * (0.5 - s * (1 / 3 - s * (0.25 - s * (0.2 - s / 6))))
         return c * c * np.where(t < 1e-3, series, t - np.log1p(t))
-
-    def _derivatives(self, y, raw):
-        c = float(self.c)
-        r = raw - y
-        d = np.abs(r) + c
-        return c * r / d, (c / d) ** 2
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "secant":
-            return float(self.c) / (np.abs(raw - y) + float(self.c))
-        return hess
 
 
 class MAPE(_SecantMixin, Loss):
@@ -350,6 +286,8 @@ class MAPE(_SecantMixin, Loss):
     """
 
     name = "mape"
+    kernel = staticmethod(kernels.mape)
+    uses_secant_floor = True
     hessian_policies = ("secant", "unit", "exact")
 
     def __init__(self, hessian="secant"):
@@ -361,18 +299,11 @@ class MAPE(_SecantMixin, Loss):
         if zero.any():
             raise ValueError(f"{self}: {int(zero.sum())} of {y.size} targets are zero; MAPE divides by |y|")
 
+    def _kernel_params(self, eps):
+        return (eps,)
+
     def _loss(self, y, raw):
         return np.abs(raw - y) / np.abs(y)
-
-    def _derivatives(self, y, raw):
-        return _sign(raw - y) / np.abs(y), np.zeros_like(raw)
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "secant":
-            return _secant_l1(raw - y, 1.0, residual_scale) / np.abs(y)
-        if self.hessian == "unit":
-            return 1.0 / np.abs(y)
-        return hess
 
     def _closed_form_init(self, y, w):
         weights = 1.0 / np.abs(y) if w is None else w / np.abs(y)
@@ -391,6 +322,7 @@ class SquaredLogError(Loss):
     """
 
     name = "squared_log_error"
+    kernel = staticmethod(kernels.squared_log_error)
     domain = Interval(-1.0, np.inf, False, False)
     hessian_policies = ("gauss_newton", "exact")
 
@@ -404,16 +336,6 @@ class SquaredLogError(Loss):
 
     def _loss(self, y, raw):
         return 0.5 * (np.log1p(self._clip(raw)) - np.log1p(y)) ** 2
-
-    def _derivatives(self, y, raw):
-        p = self._clip(raw)
-        d = np.log1p(p) - np.log1p(y)
-        return d / (1.0 + p), (1.0 - d) / (1.0 + p) ** 2
-
-    def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        if self.hessian == "gauss_newton":
-            return 1.0 / (1.0 + self._clip(raw)) ** 2
-        return hess
 
     def _closed_form_init(self, y, w):
         return float(np.expm1(weighted_mean(np.log1p(y), w)))
@@ -434,6 +356,7 @@ class Poisson(Loss):
     """
 
     name = "poisson"
+    kernel = staticmethod(kernels.poisson)
     link = LogLink()
     domain = NON_NEGATIVE
 
@@ -444,10 +367,6 @@ class Poisson(Loss):
         from scipy.special import xlogy
 
         return _exp(raw) - y * raw + xlogy(y, y) - y
-
-    def _derivatives(self, y, raw):
-        mu = _exp(raw)
-        return mu - y, mu
 
     def _closed_form_init(self, y, w):
         mean = weighted_mean(y, w)
@@ -464,6 +383,7 @@ class Gamma(Loss):
     """
 
     name = "gamma"
+    kernel = staticmethod(kernels.gamma)
     link = LogLink()
     domain = POSITIVE
 
@@ -472,10 +392,6 @@ class Gamma(Loss):
 
     def _loss(self, y, raw):
         return _exp(np.log(y) - raw) + raw - 1.0 - np.log(y)
-
-    def _derivatives(self, y, raw):
-        ratio = _exp(np.log(y) - raw)
-        return 1.0 - ratio, ratio
 
     def _closed_form_init(self, y, w):
         return float(np.log(weighted_mean(y, w)))
@@ -491,6 +407,7 @@ class Tweedie(Loss):
     """
 
     name = "tweedie"
+    kernel = staticmethod(kernels.tweedie)
     link = LogLink()
     domain = NON_NEGATIVE
 
@@ -509,13 +426,12 @@ class Tweedie(Loss):
         b = _exp((2.0 - p) * raw)
         return p, a, b
 
+    def _kernel_params(self, eps):
+        return (float(self.power),)
+
     def _loss(self, y, raw):
         p, a, b = self._terms(y, raw)
         return -a / (1.0 - p) + b / (2.0 - p) + y ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
-
-    def _derivatives(self, y, raw):
-        p, a, b = self._terms(y, raw)
-        return b - a, (2.0 - p) * b - (1.0 - p) * a
 
     def _closed_form_init(self, y, w):
         mean = weighted_mean(y, w)

@@ -1,0 +1,552 @@
+"""Compiled gradient/Hessian kernels: one fused loop per loss, weights applied in the same pass.
+
+Every kernel has the signature ``kernel(y, raw, w, params, grad, hess)``: ``y`` float64 targets,
+``raw`` float32 or float64 scores (shape ``(n,)``, or ``(n, k)`` for multiclass losses, in
+either memory order), ``w`` float64 weights or an empty array for none, ``params`` a float64
+vector (``params[0]`` the Hessian policy code, see ``POLICY``; then the loss's parameters), and
+``grad``/``hess`` preallocated outputs shaped like ``raw``. The formulas are those of the loss
+classes' docstrings; the classes in ``regression``, ``binary`` and ``multiclass`` name their kernel.
+
+Speed: NumPy evaluates a formula one operation at a time through temporary arrays, and SciPy's
+``expit``/``log_expit`` are scalar loops; a compiled loop reads each input once and writes each
+output once. ``exp`` and ``log1p`` are written here in plain arithmetic (range reduction and a
+polynomial, accurate to about 1 ulp) because LLVM vectorises those loops, while calls to libm's
+``exp``/``log1p`` stay scalar and cost 10-20x more. ``error_model="numpy"`` lets divisions
+vectorise (no ZeroDivisionError checks). Kernels compile on first use and are cached on disk
+(numba ``cache=True``), so later processes load them in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0}
+EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON = 0.0, 1.0, 2.0, 3.0, 4.0
+
+_JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+_INLINE = {"inline": "always", "error_model": "numpy", "fastmath": {"contract"}}
+
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * LN2_HI is exact (fdlibm)
+LN2_LO = 1.90821492927058770002e-10
+MAX_EXP = 700.0  # as losses.base.MAX_EXP: log-link exponents are clipped here
+
+
+# --------------------------------------------------------------------------- scalar math
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _bits_from_float(typingctx, value):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@njit(**_INLINE)
+def _expm1_poly(r):
+    """exp(r) - 1 for |r| <= ln(2)/2 by its Taylor series (error < 1e-18)."""
+    p = 1.0 / 87178291200.0
+    p = p * r + 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    return (p * r) * r + r
+
+
+@njit(**_INLINE)
+def exp(x):
+    """exp(x): x = k ln2 + r, exp(r) by polynomial, 2^k in two halves (so subnormals come out
+    right); 0 below -745.2, inf above 709.78."""
+    xc = min(max(x, -746.0), 710.0)
+    k = math.floor(xc * LOG2E + 0.5)
+    r = (xc - k * LN2_HI) - k * LN2_LO
+    ki = np.int64(k)
+    half = ki >> 1
+    value = (1.0 + _expm1_poly(r)) * _float_from_bits((half + 1023) << 52) * _float_from_bits((ki - half + 1023) << 52)
+    if x < -745.2:
+        value = 0.0
+    if x > 709.78:
+        value = math.inf
+    return value
+
+
+@njit(**_INLINE)
+def expm1(x):
+    """exp(x) - 1, accurate near 0."""
+    return _expm1_poly(x) if abs(x) <= 0.34657359027997264 else exp(x) - 1.0
+
+
+@njit(**_INLINE)
+def log(x):
+    """Natural log of x > 0 (normal numbers): x = m 2^e with m in [sqrt(1/2), sqrt(2)),
+    log m = 2 atanh(t), t = (m - 1)/(m + 1), |t| < 0.172, by its series. 0 gives -inf."""
+    tiny = x < 2.2250738585072014e-308  # subnormal: scale by 2^54 first
+    bits = _bits_from_float(x * 18014398509481984.0 if tiny else x)
+    e = ((bits >> 52) & 0x7FF) - (1023 + 54 if tiny else 1023)
+    m = _float_from_bits((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m > 1.4142135623730951
+    if big:
+        m = 0.5 * m
+        e = e + 1
+    t = (m - 1.0) / (m + 1.0)
+    t2 = t * t
+    s = 1.0 / 23.0
+    s = s * t2 + 1.0 / 21.0
+    s = s * t2 + 1.0 / 19.0
+    s = s * t2 + 1.0 / 17.0
+    s = s * t2 + 1.0 / 15.0
+    s = s * t2 + 1.0 / 13.0
+    s = s * t2 + 1.0 / 11.0
+    s = s * t2 + 1.0 / 9.0
+    s = s * t2 + 1.0 / 7.0
+    s = s * t2 + 1.0 / 5.0
+    s = s * t2 + 1.0 / 3.0
+    ef = float(e)
+    value = ef * LN2_HI + (2.0 * t + (2.0 * t * t2 * s + ef * LN2_LO))
+    if x == 0.0:
+        value = -math.inf
+    if x == math.inf:
+        value = math.inf
+    return value
+
+
+@njit(**_INLINE)
+def log1p(x):
+    """log(1 + x) for x > -1, accurate near 0: log(u) corrected by the rounding of u = 1 + x."""
+    u = 1.0 + x
+    value = log(u) - ((u - 1.0) - x) / u
+    if u == 1.0:
+        value = x
+    return value
+
+
+@njit(**_INLINE)
+def sigmoid_terms(z):
+    """(sigmoid(z), sigmoid(-z), log sigmoid(z), log sigmoid(-z)), each accurate at any z."""
+    e = exp(-abs(z))
+    inv = 1.0 / (1.0 + e)
+    soft = log1p(e)
+    positive = z >= 0  # selects, not branches, so that the loops vectorise
+    return inv if positive else e * inv, e * inv if positive else inv, min(z, 0.0) - soft, -max(z, 0.0) - soft
+
+
+@njit(**_INLINE)
+def _weigh(grad, hess, w):
+    """Multiply by the weights, if any, in a pass of its own: kept out of the kernels' loops,
+    where the extra branch stops LLVM from vectorising them (measured 50x slower)."""
+    if w.size:
+        for i in range(w.size):
+            grad[i] *= w[i]
+            hess[i] *= w[i]
+
+
+@njit(**_JIT)
+def mean_abs_residual(y, raw):
+    """mean |raw - y| in one pass (sets the secant floor of the piecewise-linear losses)."""
+    total = 0.0
+    for i in range(y.size):
+        total += abs(raw[i] - y[i])
+    return total / max(y.size, 1)
+
+
+@njit(**_INLINE)
+def _secant_l1(a, eps):
+    return 1.0 / max(a, eps)
+
+
+# --------------------------------------------------------------------------- regression
+@njit(**_JIT)
+def squared_error(y, raw, w, params, grad, hess):
+    for i in range(y.size):
+        grad[i] = raw[i] - y[i]
+        hess[i] = 1.0
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def absolute_error(y, raw, w, params, grad, hess):
+    policy, eps = params[0], params[1]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        h = _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
+        grad[i] = np.sign(r)
+        hess[i] = h
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def huber(y, raw, w, params, grad, hess):
+    policy, d = params[0], params[1]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        a = abs(r)
+        if policy == SECANT:
+            h = d / max(a, d)
+        elif policy == UNIT:
+            h = 1.0
+        else:
+            h = 1.0 if a <= d else 0.0
+        grad[i] = min(max(r, -d), d)
+        hess[i] = h
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def pseudo_huber(y, raw, w, params, grad, hess):
+    policy, d = params[0], params[1]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        a = abs(r / d)
+        s = a if a > 1e150 else math.sqrt(1.0 + a * a)  # hypot(1, r/d) without overflowing
+        h = 1.0 / s if policy == SECANT else 1.0 / (s * s * s)
+        grad[i] = r / s
+        hess[i] = h
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def log_cosh(y, raw, w, params, grad, hess):
+    policy = params[0]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        a = abs(r)
+        m = expm1(-2.0 * a)  # tanh(a) = -m / (2 + m); sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2a)
+        t = -m / (2.0 + m)
+        e = exp(-2.0 * a)
+        secant = 1.0 - r * r / 3.0 if a < 1e-4 else t / a
+        grad[i] = t if r >= 0 else -t
+        hess[i] = secant if policy == SECANT else 4.0 * e / ((1.0 + e) * (1.0 + e))
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def quantile(y, raw, w, params, grad, hess):
+    policy, alpha, eps = params[0], params[1], params[2]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        h = 0.5 * _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
+        grad[i] = 1.0 - alpha if r >= 0 else -alpha
+        hess[i] = h
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def expectile(y, raw, w, params, grad, hess):
+    alpha = params[1]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        c = 2.0 * (alpha if r < 0 else 1.0 - alpha)
+        grad[i] = c * r
+        hess[i] = c
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def fair(y, raw, w, params, grad, hess):
+    policy, c = params[0], params[1]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        q = c / (abs(r) + c)
+        grad[i] = q * r
+        hess[i] = q if policy == SECANT else q * q
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def mape(y, raw, w, params, grad, hess):
+    policy, eps = params[0], params[1]
+    for i in range(y.size):
+        r = raw[i] - y[i]
+        inv_y = 1.0 / abs(y[i])
+        h = _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
+        grad[i] = np.sign(r) * inv_y
+        hess[i] = h * inv_y
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def squared_log_error(y, raw, w, params, grad, hess):
+    policy = params[0]
+    for i in range(y.size):
+        p = max(raw[i], -1.0 + 1e-6)
+        inv = 1.0 / (1.0 + p)
+        d = log1p(p) - log1p(y[i])
+        h = inv * inv if policy == GAUSS_NEWTON else (1.0 - d) * inv * inv
+        grad[i] = d * inv
+        hess[i] = h
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def poisson(y, raw, w, params, grad, hess):
+    for i in range(y.size):
+        mu = exp(min(raw[i], MAX_EXP))
+        grad[i] = mu - y[i]
+        hess[i] = mu
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def gamma(y, raw, w, params, grad, hess):
+    for i in range(y.size):
+        ratio = exp(min(log(y[i]) - raw[i], MAX_EXP))
+        grad[i] = 1.0 - ratio
+        hess[i] = ratio
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def tweedie(y, raw, w, params, grad, hess):
+    p = params[1]
+    for i in range(y.size):
+        a = exp(min(log(y[i]) + (1.0 - p) * raw[i], MAX_EXP))  # y exp((1-p) raw); 0 where y = 0
+        b = exp(min((2.0 - p) * raw[i], MAX_EXP))
+        grad[i] = b - a
+        hess[i] = (2.0 - p) * b - (1.0 - p) * a
+    _weigh(grad, hess, w)
+
+
+# --------------------------------------------------------------------------- binary
+@njit(**_JIT)
+def logistic(y, raw, w, params, grad, hess):
+    pos_weight, eps = params[1], params[2]
+    for i in range(y.size):
+        t = y[i] * (1.0 - eps) + 0.5 * eps
+        pi, one_minus, _, _ = sigmoid_terms(np.float64(raw[i]))
+        g = (1.0 - t) * pi - pos_weight * t * one_minus
+        grad[i] = g
+        hess[i] = (pos_weight * t + 1.0 - t) * pi * one_minus
+    _weigh(grad, hess, w)
+
+
+@njit(**_INLINE)
+def _focal_row(y, raw, alpha, gam, floor, square):
+    s = 2.0 * y - 1.0
+    p, q, logp, logq = sigmoid_terms(s * raw)
+    at_qg = (alpha if y == 1.0 else 1.0 - alpha) * (q * q if square else exp(gam * logq))
+    g = -s * at_qg * (q - gam * p * logp)
+    h = at_qg * p * ((2.0 * gam + 1.0) * q + gam * q * logp - gam * gam * p * logp)
+    return g, max(h, p * abs(g)) if floor else h
+
+
+@njit(**_JIT)
+def focal(y, raw, w, params, grad, hess):
+    policy, alpha, gam = params[0], params[1], params[2]
+    floor = policy == FLOOR
+    if gam == 2.0:  # the usual gamma: q^2 saves an exp per row
+        for i in range(y.size):
+            grad[i], hess[i] = _focal_row(y[i], raw[i], alpha, gam, floor, True)
+    else:
+        for i in range(y.size):
+            grad[i], hess[i] = _focal_row(y[i], raw[i], alpha, gam, floor, False)
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def exponential(y, raw, w, params, grad, hess):
+    for i in range(y.size):
+        s = 2.0 * y[i] - 1.0
+        e = exp(min(-s * raw[i], MAX_EXP))
+        grad[i] = -s * e
+        hess[i] = e
+    _weigh(grad, hess, w)
+
+
+@njit(**_JIT)
+def symmetric_cross_entropy(y, raw, w, params, grad, hess):
+    policy, alpha, beta_a = params[0], params[1], params[2] * params[3]  # beta * A
+    for i in range(y.size):
+        s = 2.0 * y[i] - 1.0
+        p, q, _, _ = sigmoid_terms(s * raw[i])
+        h = p * q * (alpha + beta_a * (q - p))
+        if policy == FLOOR:
+            h = max(h, (alpha - beta_a * p) * p * q)
+        grad[i] = s * (-alpha * q + beta_a * p * q)
+        hess[i] = h
+    _weigh(grad, hess, w)
+
+
+# --------------------------------------------------------------------------- multiclass
+# Rows go in blocks of ``_BLOCK``: a block of ``raw`` is copied class-major into scratch
+# ``P[j, b]`` (allocated once per call), every loop then runs class-outer, row-inner over
+# contiguous scratch, so that exp/log vectorise across rows (loops reading ``raw[i, j]`` with
+# row stride k stay scalar: 3x slower), and the results are copied out. Conditionals are selects.
+_BLOCK = 256  # rows per block (tuned over 128..2048): the scratch stays in L1/L2 for k <= 10
+
+
+@njit(**_INLINE)
+def _load_block(raw, i0, nb, P):
+    """P[j, b] = raw[i0 + b, j] as float64: the block made contiguous per class. The loop runs in
+    raw's memory order (rows inner for F order, where it vectorises; classes inner otherwise)."""
+    k = raw.shape[1]
+    if raw.strides[0] == raw.itemsize:
+        for j in range(k):
+            for b in range(nb):
+                P[j, b] = np.float64(raw[i0 + b, j])
+    else:
+        for b in range(nb):
+            for j in range(k):
+                P[j, b] = np.float64(raw[i0 + b, j])
+
+
+@njit(**_INLINE)
+def _store_block(G, H, i0, nb, grad, hess):
+    """grad[i0 + b, j] = G[j, b] and hess likewise, in grad's memory order."""
+    k = grad.shape[1]
+    if grad.strides[0] == grad.itemsize and hess.strides[0] == hess.itemsize:
+        for j in range(k):
+            for b in range(nb):
+                grad[i0 + b, j] = G[j, b]
+                hess[i0 + b, j] = H[j, b]
+    else:
+        for b in range(nb):
+            for j in range(k):
+                grad[i0 + b, j] = G[j, b]
+                hess[i0 + b, j] = H[j, b]
+
+
+@njit(**_INLINE)
+def _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y):
+    """P holds a block of rows, raw[i0 + b, j] at P[j, b]; replace it by the softmax probabilities
+    and fill, per row b: label, max m, first index of the max top, total = sum exp(raw - m),
+    q = 1 - p_y and rest = 1 - p_top summed from the other classes (as _softmax_row), p_y, raw_y."""
+    k = P.shape[0]
+    for b in range(nb):
+        label[b] = np.int64(y[i0 + b])
+        m[b] = P[0, b]
+        top[b] = 0
+        total[b] = 0.0
+        q[b] = 0.0
+        rest[b] = 0.0
+        raw_y[b] = P[0, b]
+    for j in range(1, k):
+        for b in range(nb):
+            v = P[j, b]
+            bigger = v > m[b]  # strict: top is the first index of the max
+            m[b] = v if bigger else m[b]
+            top[b] = j if bigger else top[b]
+            raw_y[b] = v if j == label[b] else raw_y[b]
+    for j in range(k):
+        for b in range(nb):
+            e = exp(P[j, b] - m[b])
+            P[j, b] = e
+            total[b] += e
+    for j in range(k):
+        for b in range(nb):
+            p = P[j, b] / total[b]
+            P[j, b] = p
+            q[b] += p if j != label[b] else 0.0  # q + 0.0 == q: same sums as skipping
+            rest[b] += p if j != top[b] else 0.0
+            p_y[b] = p if j == label[b] else p_y[b]
+
+
+@njit(**_INLINE)
+def _row_factor(w, i0, nb, table, label, c):
+    """c[b] = table[label] * w[i0 + b] (or table[label] without weights), in loops of their own."""
+    for b in range(nb):
+        c[b] = table[label[b]]
+    if w.size:
+        for b in range(nb):
+            c[b] *= w[i0 + b]
+
+
+@njit(**_JIT)
+def softmax_cross_entropy(y, raw, w, params, class_weight, grad, hess):
+    eps = params[1]
+    n, k = raw.shape
+    off, on = eps / k, 1.0 - (1.0 - eps + eps / k)  # p_j - t_j = p_j - off, or on - q for j = y
+    P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
+    label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
+    m, total, q, rest, p_y, raw_y, c = np.empty((7, _BLOCK))
+    for i0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - i0)
+        _load_block(raw, i0, nb, P)
+        _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y)
+        _row_factor(w, i0, nb, class_weight, label, c)
+        for j in range(k):
+            for b in range(nb):
+                p = P[j, b]
+                diff = p - off if j != label[b] else on - q[b]
+                P[j, b] = c[b] * diff
+                H[j, b] = c[b] * (p * (rest[b] if j == top[b] else 1.0 - p))
+        _store_block(P, H, i0, nb, grad, hess)
+
+
+@njit(**_INLINE)
+def _power_block(q, gam, nb, qg):
+    """qg = q**gam, one loop per common gamma (q*q, sqrt: as pow, correctly rounded) so that no
+    libm pow call stays in the loop; other gammas by exp(gam log q) (rel. error ~ gam |log q| ulp)."""
+    if gam == 2.0:
+        for b in range(nb):
+            qg[b] = q[b] * q[b]
+    elif gam == 0.0:
+        for b in range(nb):
+            qg[b] = 1.0
+    elif gam == 1.0:
+        for b in range(nb):
+            qg[b] = q[b]
+    elif gam == 0.5:
+        for b in range(nb):
+            qg[b] = math.sqrt(q[b])
+    else:
+        for b in range(nb):
+            qg[b] = exp(gam * log(q[b]))
+
+
+@njit(**_JIT)
+def multiclass_focal(y, raw, w, params, alpha, grad, hess):
+    gam = params[1]
+    floor = params[0] == FLOOR
+    n, k = raw.shape
+    P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
+    label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
+    m, total, q, rest, p_y, raw_y, a, qg, f, q2_df = np.empty((10, _BLOCK))
+    for i0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - i0)
+        _load_block(raw, i0, nb, P)
+        _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y)
+        _row_factor(w, i0, nb, alpha, label, a)
+        _power_block(q, gam, nb, qg)
+        for b in range(nb):
+            qb, py = q[b], p_y[b]
+            # log p_y = log1p(-q) if q < 0.5 else (raw_y - m) - log(total), with one log: log1p
+            # written out as kernels.log1p does it (u = 1 - q; log u corrected by u's rounding)
+            small = qb < 0.5
+            u = 1.0 - qb
+            lg = log(u if small else total[b])
+            log_py = (-qb if u == 1.0 else lg - ((u - 1.0) + qb) / u) if small else (raw_y[b] - m[b]) - lg
+            qgb = qg[b]
+            ratio = log_py / qb if qb > 0 else -1.0  # q^(gamma-1) log p_y = q^gamma (log p_y / q)
+            f[b] = qgb * (1.0 - gam * py * ratio)
+            q2_df[b] = -2.0 * gam * qgb * qb - gam * qgb * qb * log_py + gam * (gam - 1.0) * py * qgb * log_py
+        for j in range(k):
+            for b in range(nb):
+                p, qb = P[j, b], q[b]
+                is_y = j == label[b]
+                u = qb if is_y else -p
+                u_over_q = 1.0 if is_y else (u / qb if qb > 0 else 0.0)
+                pq = p * (rest[b] if j == top[b] else 1.0 - p)
+                h = a[b] * (pq * f[b] - u_over_q * u_over_q * p_y[b] * q2_df[b])
+                H[j, b] = max(h, a[b] * f[b] * pq) if floor else h
+                P[j, b] = -a[b] * u * f[b]
+        _store_block(P, H, i0, nb, grad, hess)
