@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from importlib import import_module
 
@@ -59,14 +60,26 @@ class RoundInputs:
     """What an objective reuses from one boosting round to the next: the targets and weights,
     validated and converted once (and again only when the booster hands over different ones:
     they are compared with a copy, which costs far less than validating), and the gradient
-    and Hessian buffers, which boosters copy from before the next round. Pickles empty."""
+    and Hessian buffers, which boosters copy from before the next round. Kept per thread (one
+    objective may serve several threads, e.g. Dask workers in one process). Pickles empty."""
 
     def __init__(self, loss):
         self.loss = loss
-        self._source = self._prepared = self._buffers = None
+        self._local = threading.local()
 
     def __reduce__(self):
         return type(self), (self.loss,)
+
+    def __getattr__(self, name):  # _source, _prepared, _buffers: this thread's, None at first
+        if name.startswith("_") and name != "_local":
+            return getattr(self._local, name, None)
+        raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        if name in ("_source", "_prepared", "_buffers"):
+            setattr(self._local, name, value)
+        else:
+            super().__setattr__(name, value)
 
     def targets(self, labels, weights):
         """``(y, w)``: ``loss.validate``-d float64 targets and weights (None for none)."""

@@ -25,6 +25,8 @@ once per row for multiclass); the start, bias and default metric (in Python) sta
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import losses as L
@@ -57,14 +59,17 @@ class CatBoostObjective:
         return np.negative(ders, out=ders)
 
     def calc_ders_multi(self, approx, target, weight):
-        row = self.__dict__.get("_row")
+        rows = self.__dict__.get("_rows")
+        if rows is None:  # per thread: CatBoost calls from several
+            rows = self.__dict__["_rows"] = threading.local()
+        row = getattr(rows, "row", None)
         if row is None or row.k != len(approx):
-            row = self.__dict__["_row"] = _MulticlassRow(self.loss, len(approx))
+            row = rows.row = _MulticlassRow(self.loss, len(approx))
         return row(approx, target, 1.0 if weight is None else float(weight))
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_row", None)  # a cache, rebuilt on first use
+        state.pop("_rows", None)  # a cache, rebuilt on first use
         return state
 
     def __repr__(self):
@@ -94,9 +99,9 @@ class _MulticlassRow:
                 raise ValueError(f"{self.loss}: label {target!r} is not one of the classes 0..{self.k - 1}")
             self.y[0] = target
             self.loss.kernel(self.y, raw, _NO_WEIGHTS, *self.args, self.grad, self.hess)
-        hess = self.hess[0]
+        hess = (-weight * self.hess[0]).tolist()
         for j in range(self.k):
-            self.hess_rows[j][j] = -weight * hess[j]
+            self.hess_rows[j][j] = hess[j]
         return (-weight * self.grad[0]).tolist(), self.hess_rows
 
 
