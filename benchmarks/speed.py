@@ -1,0 +1,638 @@
+"""boostloss objectives against each booster's built-in twin: training time and kernel throughput.
+
+Run: ``python benchmarks/speed.py`` (under 15 minutes on 2 cores; ``--quick`` for a run under
+3 minutes; ``--only train,catboost,multiclass,kernels`` and ``--boosters`` to run a part).
+Progress goes to stderr; stdout gets the tables:
+
+A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm.train`` and
+   ``bl.catboost.train`` against ``xgb.train``, ``lgb.train`` and ``catboost.CatBoost`` with the
+   twin built-in objective, on the same prebuilt ``QuantileDMatrix`` / constructed
+   ``lgb.Dataset`` / quantized ``catboost.Pool`` (built outside the timing). XGBoost and
+   LightGBM: 1,000,000 and 200,000 rows x 20 float32 features, 100 rounds (the multiclass pair,
+   five trees per round, on the first half of the rows); CatBoost: 200,000 rows, 100 iterations.
+   Each pair runs side by side, interleaved (built-in first on even repeats, boostloss first on
+   odd ones), garbage collected before every fit, after an untimed warm-up fit of every pair on
+   2,000 rows; the median of ``--repeats`` (3) fits is reported.
+   Then CatBoost multiclass: boostloss against a plain per-row ``calc_ders_multi`` that calls
+   the same loss (what a generic adapter does), CatBoost's documented per-row softmax
+   objective and the built-in ``MultiClass``.
+B. Kernels: ``loss.grad_hess(y, raw, out=(g, h))`` for every registered loss at 1,000,000 rows
+   (multiclass: 200,000 x 5 scores), float32 and float64 raw scores, against a memory-bandwidth
+   floor (``np.copyto(g, raw); np.copyto(h, y)``: reads both inputs, writes both outputs once).
+
+Same work on both sides: no evaluation sets (XGBoost and LightGBM compute no metric). CatBoost
+computes its ``eval_metric`` on the learning set every iteration whatever is passed, so the
+boostloss side is given the twin's built-in metric as ``eval_metric`` (a C++ metric, as the
+built-in computes); one row, marked "info", shows boostloss's default Python metric instead.
+CatBoost's leaf estimation is pinned on both sides (one Newton step, no backtracking, learning
+rate 0.1): its defaults differ by loss (Logloss and Poisson take 10 Newton steps, Expectile 5,
+LogCosh and Quantile the Exact method) and would make the built-in side do several times the
+work; Quantile keeps Exact on the built-in side because CatBoost refuses Newton for it.
+``--catboost-defaults`` leaves CatBoost's per-loss defaults instead. ``OMP_WAIT_POLICY`` is
+``passive`` unless set: with OpenMP's default busy-waiting, XGBoost and LightGBM fits on 2 threads
+took 3-6x longer whenever another process was running on this 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+import warnings
+from functools import partial
+
+# Busy-waiting OpenMP threads (XGBoost, LightGBM) slow down 3-6x whenever another process takes a
+# core, on both sides alike; sleeping waiters keep a shared machine's noise proportional. Set
+# before the boosters load OpenMP; an OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import catboost as cb
+import lightgbm as lgb
+import numpy as np
+import xgboost as xgb
+from scipy.special import expit
+
+import boostloss as bl
+
+ROUNDS, THREADS, FEATURES, CLASSES = 100, 2, 20, 5
+XGB = dict(tree_method="hist", max_depth=6, eta=0.1, nthread=THREADS)
+LGB = dict(num_leaves=31, learning_rate=0.1, verbose=-1, num_threads=THREADS)
+CB = dict(iterations=ROUNDS, depth=6, thread_count=THREADS, verbose=0, allow_writing_files=False)
+CB_PINNED = dict(learning_rate=0.1, leaf_estimation_method="Newton", leaf_estimation_iterations=1,
+                 leaf_estimation_backtracking="No")
+
+# (boostloss loss, task, XGBoost twin, LightGBM twin, ratio target at 1M rows); grouped by task so
+# that each task's data objects are built once
+TRAIN_CASES = [
+    ("squared_error", "regression", {"objective": "reg:squarederror"}, {"objective": "regression"}, 1.10),
+    ("huber:delta=1", "regression", {"objective": "reg:pseudohubererror", "huber_slope": 1.0},
+     {"objective": "huber", "alpha": 1.0}, 1.10),
+    ("pseudo_huber:delta=1", "regression", {"objective": "reg:pseudohubererror", "huber_slope": 1.0},
+     {"objective": "huber", "alpha": 1.0}, 1.10),
+    ("quantile:alpha=0.9", "regression", {"objective": "reg:quantileerror", "quantile_alpha": 0.9},
+     {"objective": "quantile", "alpha": 0.9}, 1.10),
+    ("log_cosh", "regression", {"objective": "reg:squarederror"}, {"objective": "regression"}, 1.15),
+    ("logistic", "binary", {"objective": "binary:logistic"}, {"objective": "binary"}, 1.10),
+    ("focal", "binary", {"objective": "binary:logistic"}, {"objective": "binary"}, 1.15),
+    ("poisson", "poisson", {"objective": "count:poisson"}, {"objective": "poisson"}, 1.10),
+    ("softmax_cross_entropy", "multiclass", {"objective": "multi:softprob"}, {"objective": "multiclass"}, 1.15),
+]
+SMALL_TARGET = 1.25  # every XGBoost/LightGBM target at 200,000 rows
+# five trees per round: the multiclass pair runs on the first half of the rows (500,000 of the full run's
+# 1M, 100,000 of --quick's 200,000) to keep the runs within 15 and 3 minutes on 2 cores; the target
+# stays the one of the full size
+MULTICLASS_SHARE = 0.5
+
+# (boostloss loss, task, CatBoost twin, extra built-in parameters)
+CATBOOST_CASES = [
+    ("squared_error", "regression", "RMSE", {}),
+    ("huber:delta=1", "regression", "Huber:delta=1", {}),
+    ("quantile:alpha=0.9", "regression", "Quantile:alpha=0.9", {"leaf_estimation_method": "Exact"}),
+    ("log_cosh", "regression", "LogCosh", {}),
+    ("expectile:alpha=0.9", "regression", "Expectile:alpha=0.9", {}),
+    ("logistic", "binary", "Logloss", {}),
+    ("focal", "binary", "Focal:focal_alpha=0.25;focal_gamma=2", {}),
+    ("poisson", "poisson", "Poisson", {}),
+]
+CATBOOST_TARGET, NATIVE_TARGET = 1.5, 1.10
+NATIVE_LOSSES = ("squared_error", "logistic")
+SPEEDUP_TARGET, KERNEL_TARGET = 20.0, 5.0
+
+TRAIN_NOTES = [
+    "huber and pseudo_huber are timed against XGBoost's reg:pseudohubererror (XGBoost has no Huber), and log_cosh "
+    "against squared error (XGBoost and LightGBM have no log-cosh): same kind of work, not the same loss",
+    "reg:quantileerror (XGBoost) and quantile (LightGBM) refit every leaf to a quantile of its residuals after each "
+    "tree, work that the custom-objective side does not do: ratios below 1 there say little about the objective",
+    "boostloss times include all of its train(): target validation, the optimal start (init_score), the Hessian "
+    "scale of secant losses and, for LightGBM, the start written into the Dataset and the first trees",
+]
+CATBOOST_PINNED_NOTE = (
+    "CatBoost: leaf estimation pinned on both sides (one Newton step, no backtracking, learning rate 0.1); "
+    "Quantile keeps its Exact leaves on the built-in side (CatBoost refuses Newton for it)")
+CATBOOST_METRIC_NOTE = (
+    "CatBoost computes eval_metric on the learning set every iteration: boostloss gets the twin's (C++) metric, "
+    "except in the 'default Python eval_metric' row")
+
+
+START = time.perf_counter()
+
+
+def log(message):
+    print(f"[{time.perf_counter() - START:5.0f} s] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- data
+def make_data(n, seed=0):
+    """Float32 features and one target per task, all from the same rows (fixed seed)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, FEATURES), dtype=np.float32)
+    x = X[:, :6].astype(np.float64)
+    linear = 0.8 * x[:, 0] - 0.5 * x[:, 1] + 0.3 * x[:, 2]
+    signal = linear + np.sin(2 * x[:, 3]) + 0.5 * x[:, 4] * x[:, 5]
+    binary_logit = -2.6 + 1.2 * linear + 0.5 * np.sin(2 * x[:, 3])  # about 10% positives
+    scores = x[:, :5] @ rng.normal(size=(5, CLASSES)) + rng.normal(scale=1.0, size=(n, CLASSES))
+    targets = {
+        "regression": signal + rng.normal(size=n),
+        "binary": (rng.random(n) < expit(binary_logit)).astype(np.float64),
+        "poisson": rng.poisson(np.exp(0.3 * linear + 0.2 * np.sin(2 * x[:, 3]))).astype(np.float64),
+        "multiclass": scores.argmax(axis=1).astype(np.float64),
+    }
+    return X, targets
+
+
+# ---------------------------------------------------------------- timing
+def interleaved(runs, repeats, label):
+    """Time every ``name -> fit()`` in ``runs`` ``repeats`` times, in turn (reversed order on odd
+    repeats), garbage collecting before each fit; a ``(setup, fit)`` pair runs ``setup()``
+    untimed first. Returns ``name -> list of seconds`` or the error message of a fit that
+    raised (it is not run again)."""
+    times = {name: [] for name in runs}
+    for rep in range(repeats):
+        order = list(runs) if rep % 2 == 0 else list(reversed(runs))
+        for name in order:
+            if isinstance(times[name], str):
+                continue
+            setup, fit = runs[name] if isinstance(runs[name], tuple) else (None, runs[name])
+            try:
+                if setup is not None:
+                    setup()
+                gc.collect()
+                start = time.perf_counter()
+                model = fit()
+                elapsed = time.perf_counter() - start
+            except Exception as err:  # the kernels are being rewritten: report, do not stop
+                times[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:90] if str(err) else ''}"
+                log(f"    {label}: {name} failed: {times[name]}")
+                continue
+            del model
+            times[name].append(elapsed)
+        done = ", ".join(f"{name} {t[-1]:.2f} s" for name, t in times.items() if not isinstance(t, str))
+        log(f"    {label} repeat {rep + 1}/{repeats}: {done}")
+    return times
+
+
+def median(times):
+    return statistics.median(times) if isinstance(times, list) and times else None
+
+
+def seconds(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+# ---------------------------------------------------------------- A: XGBoost and LightGBM
+def xgb_data(X, y):
+    return xgb.QuantileDMatrix(X, y, nthread=THREADS)
+
+
+def lgb_data(X, y):
+    return lgb.Dataset(X, y, params={"num_threads": THREADS, "verbose": -1}).construct()
+
+
+def clear_init_score(dataset):
+    """``bl.lightgbm.train`` leaves its start score in the Dataset's init_score; a built-in fit
+    on the same Dataset would start from it (and skip boost_from_average), so clear it."""
+    dataset.set_field("init_score", None)
+    dataset.init_score = None
+
+
+def train_runs(booster, data, loss, twin, multiclass, rounds=None):
+    """The built-in and boostloss fits of one pair, as zero-argument callables."""
+    rounds = rounds or ROUNDS
+    extra = {"num_class": CLASSES} if multiclass else {}
+    if booster == "xgboost":
+        return {"built-in": lambda: xgb.train({**XGB, **extra, **twin}, data, rounds),
+                "boostloss": lambda: bl.xgboost.train(loss, {**XGB, **extra}, data, rounds)}
+
+    return {"built-in": (lambda: clear_init_score(data), lambda: lgb.train({**LGB, **extra, **twin}, data, rounds)),
+            "boostloss": lambda: bl.lightgbm.train(loss, {**LGB, **extra}, data, rounds)}
+
+
+def twin_name(twin):
+    extra = ", ".join(f"{k}={v:g}" for k, v in twin.items() if k != "objective")
+    return twin["objective"] + (f" ({extra})" if extra else "")
+
+
+def train_rows(sizes, boosters, repeats, data):
+    """Table A rows for XGBoost and LightGBM."""
+    for n in sizes:
+        X, targets = data(n)
+        for booster in boosters:
+            build = xgb_data if booster == "xgboost" else lgb_data
+            for task in dict.fromkeys(case[1] for case in TRAIN_CASES):
+                m = int(n * MULTICLASS_SHARE) if task == "multiclass" else n
+                log(f"  {booster}, {m:,} rows, {task}: building the data object")
+                obj = build(X[:m], targets[task][:m])
+                for loss, case_task, xgb_twin, lgb_twin, target in TRAIN_CASES:
+                    if case_task != task:
+                        continue
+                    twin = xgb_twin if booster == "xgboost" else lgb_twin
+                    label = f"{booster} {m:,} {loss} vs {twin['objective']}"
+                    log(f"  {label}")
+                    runs = train_runs(booster, obj, loss, twin, task == "multiclass")
+                    times = interleaved(runs, repeats, label)
+                    yield dict(booster=booster, rows=f"{m:,}" + (f" (of {n:,})" if m < n else ""), loss=loss,
+                               twin=twin_name(twin), times=times, target=target if n >= 1_000_000 else SMALL_TARGET)
+                del obj
+                gc.collect()
+
+
+def warm_up_train(boosters, data):
+    """A tiny fit of every pair (untimed): imports, numba compilation, first-call costs."""
+    X, targets = data(2000)
+    for booster in boosters:
+        build = xgb_data if booster == "xgboost" else lgb_data
+        objs = {task: build(X, y) for task, y in targets.items()}
+        for loss, task, xgb_twin, lgb_twin, _ in TRAIN_CASES:
+            twin = xgb_twin if booster == "xgboost" else lgb_twin
+            for run in train_runs(booster, objs[task], loss, twin, task == "multiclass", rounds=2).values():
+                try:
+                    for step in run if isinstance(run, tuple) else (run,):
+                        step()
+                except Exception as err:
+                    log(f"  warm-up {booster} {loss}: {type(err).__name__}: {err}")
+
+
+# ---------------------------------------------------------------- A: CatBoost
+def cb_pool(X, y):
+    pool = cb.Pool(X, y)
+    pool.quantize()  # like QuantileDMatrix and a constructed lgb.Dataset: binned outside the timing
+    return pool
+
+
+def catboost_params(pinned, extra=None):
+    params = {**CB, **(CB_PINNED if pinned else {})}
+    return {**params, **(extra or {})} if pinned else params
+
+
+def catboost_runs(pool, loss, twin, builtin_extra, pinned, iterations=None, python_metric=False, native=False):
+    base = catboost_params(pinned)
+    if iterations:
+        base["iterations"] = iterations
+    ours = dict(base) if python_metric else {**base, "eval_metric": twin}
+    kwargs = {"prefer_native": True} if native else {}
+    builtin_params = {**catboost_params(pinned, builtin_extra), "loss_function": twin}
+    if iterations:
+        builtin_params["iterations"] = iterations
+    return {"built-in": lambda: cb.CatBoost(builtin_params).fit(pool),
+            "boostloss": lambda: bl.catboost.train(loss, dict(ours), pool, **kwargs)}
+
+
+def prefer_native_available():
+    """Whether ``bl.catboost.train`` takes ``prefer_native`` (tried on a tiny pool)."""
+    X, targets = make_data(200)
+    try:
+        bl.catboost.train("squared_error", {**CB, "iterations": 1}, cb.Pool(X, targets["regression"]),
+                          prefer_native=True)
+    except TypeError as err:
+        return "prefer_native" not in str(err)
+    except Exception:  # another failure: let the timed rows show it
+        return True
+    return True
+
+
+def catboost_rows(n, iterations, repeats, pinned, data):
+    X, targets = data(n)
+    rows = f"{n:,}" + ("" if iterations == ROUNDS else f" ({iterations} it.)")
+    native = prefer_native_available()
+    warm = make_data(2000)
+    for loss, task, twin, extra in CATBOOST_CASES:  # warm-up, untimed
+        try:
+            for fit in catboost_runs(cb_pool(warm[0], warm[1][task]), loss, twin, extra, pinned, 2).values():
+                fit()
+        except Exception as err:
+            log(f"  warm-up catboost {loss}: {type(err).__name__}: {err}")
+    pools = {}
+    for loss, task, twin, extra in CATBOOST_CASES:
+        if task not in pools:
+            log(f"  catboost, {n:,} rows, {task}: building the pool")
+            pools = {task: cb_pool(X, targets[task])}  # one pool alive at a time
+        label = f"catboost {n:,} {loss} vs {twin}"
+        log(f"  {label}")
+        times = interleaved(catboost_runs(pools[task], loss, twin, extra, pinned, iterations), repeats, label)
+        yield dict(booster="catboost", rows=rows, loss=loss, twin=twin, times=times, target=CATBOOST_TARGET)
+        if loss == "squared_error":
+            label += " (boostloss with its default Python eval_metric)"
+            log(f"  {label}")
+            times = interleaved(catboost_runs(pools[task], loss, twin, extra, pinned, iterations, python_metric=True),
+                                repeats, label)
+            yield dict(booster="catboost", rows=rows, loss=f"{loss}, default Python eval_metric", twin=twin,
+                       times=times, target=None)
+    pools = {}
+    for loss in NATIVE_LOSSES:
+        _, task, twin, extra = next(case for case in CATBOOST_CASES if case[0] == loss)
+        row = dict(booster="catboost", rows=rows, loss=f"{loss}, prefer_native=True", twin=twin, target="~1.0")
+        if not native:
+            yield {**row, "times": None}
+            continue
+        if task not in pools:
+            pools = {task: cb_pool(X, targets[task])}
+        label = f"catboost {n:,} {loss} (prefer_native) vs {twin}"
+        log(f"  {label}")
+        runs = catboost_runs(pools[task], loss, twin, extra, pinned, iterations, native=True)
+        yield {**row, "times": interleaved(runs, repeats, label)}
+
+
+def print_ratio_row(row):
+    """One row of table A; returns 1 if it has a target that was missed, else 0."""
+    head = f"| {row['booster']} | {row['rows']} | {row['loss']} | {row['twin']} |"
+    if row["times"] is None:
+        print(f"{head} - | n/a (prefer_native not available) | - | {row['target']} | - |", flush=True)
+        return 0
+    errors = [t for t in row["times"].values() if isinstance(t, str)]
+    builtin, ours = median(row["times"]["built-in"]), median(row["times"]["boostloss"])
+    target = row["target"]
+    if errors:
+        shown = "info" if target is None else f"<= {target:.2f}" if isinstance(target, float) else target
+        print(f"{head} {seconds(builtin)} | {seconds(ours)} | - | {shown} | no ({'; '.join(errors)}) |", flush=True)
+        return target is not None
+    ratio = ours / builtin
+    if target is None:
+        print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | info | - |", flush=True)
+        return 0
+    limit = NATIVE_TARGET if target == "~1.0" else target
+    met = ratio <= limit
+    shown = f"~1.0 (<= {NATIVE_TARGET})" if target == "~1.0" else f"<= {target:.2f}"
+    print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | {shown} | {'yes' if met else 'no'} |", flush=True)
+    return int(not met)
+
+
+# ---------------------------------------------------------------- A: CatBoost multiclass
+class PlainMulti:
+    """What a generic adapter does: each row through the loss's public vectorised API."""
+
+    no_jit = True
+
+    def __init__(self, loss):
+        self.loss = bl.get_loss(loss)
+
+    def calc_ders_multi(self, approx, target, weight):
+        g, h = self.loss.grad_hess([target], np.asarray(approx)[None, :])
+        w = 1.0 if weight is None else weight
+        return (-w * g[0]).tolist(), np.diag(-w * h[0]).tolist()
+
+
+class DocsSoftmax:
+    """CatBoost's documented pattern for a multiclass objective: the softmax of one row with
+    numpy, then Python loops building the gradient list and the full Hessian as a list of lists
+    (negated convention: der1 = -dL/dF, der2 = -d2L/dF2)."""
+
+    no_jit = True
+
+    def calc_ders_multi(self, approx, target, weight):
+        w = 1.0 if weight is None else weight
+        e = np.exp(np.asarray(approx) - max(approx))
+        total = e.sum()
+        grad, hess = [], []
+        for j in range(len(e)):
+            grad.append(w * ((1.0 if j == target else 0.0) - e[j] / total))
+            row = []
+            for i in range(len(e)):
+                der2 = e[j] * e[i] / total**2
+                if i == j:
+                    der2 -= e[j] / total
+                row.append(w * der2)
+            hess.append(row)
+        return grad, hess
+
+
+def multiclass_runs(pool, params):
+    runs = {"MultiClass": lambda: cb.CatBoost({**params, "loss_function": "MultiClass"}).fit(pool),
+            "docs example": lambda: cb.CatBoost({**params, "loss_function": DocsSoftmax()}).fit(pool)}
+    for loss in ("softmax_cross_entropy", "multiclass_focal"):
+        runs[f"plain {loss}"] = (lambda loss=loss: cb.CatBoost({**params, "loss_function": PlainMulti(loss)})
+                                 .fit(pool))
+        runs[f"boostloss {loss}"] = lambda loss=loss: bl.catboost.train(loss, dict(params), pool)
+    return runs
+
+
+def multiclass_rows(n, iterations, repeats, pinned):
+    params = {**catboost_params(pinned), "iterations": iterations, "classes_count": CLASSES,
+              "eval_metric": "MultiClass"}
+    X, targets = make_data(200, seed=2)
+    for name, fit in multiclass_runs(cb_pool(X, targets["multiclass"]), {**params, "iterations": 2}).items():
+        try:  # warm-up on a tiny pool, untimed
+            fit()
+        except Exception as err:
+            log(f"  warm-up catboost multiclass {name}: {type(err).__name__}: {err}")
+    X, targets = make_data(n, seed=1)
+    runs = multiclass_runs(cb_pool(X, targets["multiclass"]), params)
+    label = f"catboost multiclass {n:,} rows x {iterations} iterations"
+    log(f"  {label}: {', '.join(runs)}")
+    return interleaved(runs, repeats, label)
+
+
+def print_multiclass(times, n, iterations):
+    print(f"\nCatBoost multiclass ({CLASSES} classes), {n:,} rows x {iterations} iterations; plain = a "
+          "per-row calc_ders_multi calling the same loss's grad_hess; speed-up = plain / boostloss\n")
+    print("| loss | plain per-row s | boostloss s | speed-up | target | met | docs example s | MultiClass s | "
+          "boostloss / MultiClass |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    missed = 0
+    docs, native = median(times["docs example"]), median(times["MultiClass"])
+    for loss in ("softmax_cross_entropy", "multiclass_focal"):
+        plain, ours = median(times[f"plain {loss}"]), median(times[f"boostloss {loss}"])
+        errors = [t for t in (times[f"plain {loss}"], times[f"boostloss {loss}"]) if isinstance(t, str)]
+        if errors:
+            speedup, met, versus = "-", f"no ({'; '.join(errors)})", "-"
+        else:
+            speedup = f"{plain / ours:.1f}x"
+            met = "yes" if plain / ours >= SPEEDUP_TARGET else "no"
+            versus = "-" if native is None else f"{ours / native:.1f}"
+        missed += not met.startswith("yes")
+        print(f"| {loss} | {seconds(plain)} | {seconds(ours)} | {speedup} | >= {SPEEDUP_TARGET:g}x | {met} | "
+              f"{seconds(docs)} | {seconds(native)} | {versus} |", flush=True)
+    return missed
+
+
+# ---------------------------------------------------------------- B: kernels
+def kernel_inputs(loss, n, rng):
+    """Realistic float64 targets and raw scores for ``loss`` (multiclass: n // CLASSES rows x CLASSES)."""
+    if loss.is_multiclass:
+        m = n // CLASSES
+        raw = rng.normal(scale=2.0, size=(m, CLASSES))
+        return (raw + rng.gumbel(size=raw.shape)).argmax(axis=1).astype(np.float64), raw
+    mu = np.exp(0.5 * rng.standard_normal(n))
+    y3 = 3.0 * rng.standard_normal(n)
+    candidates = {
+        "regression": (y3, y3 + rng.standard_normal(n)),
+        "binary": ((rng.random(n) < 0.3).astype(np.float64), rng.normal(scale=2.0, size=n)),
+        "counts": (rng.poisson(mu).astype(np.float64), np.log(mu) + 0.1 * rng.standard_normal(n)),
+        "positive": (np.maximum(rng.gamma(2.0, mu / 2.0), 1e-12), np.log(mu) + 0.1 * rng.standard_normal(n)),
+    }
+    lognormal = rng.lognormal(1.0, 1.0, n)  # y > 0: MAPE (non-zero) and squared log error (y, raw > -1)
+    candidates["lognormal"] = (lognormal, lognormal * np.exp(0.1 * rng.standard_normal(n)))
+    name = loss.name
+    if name == "tweedie":
+        y, raw = candidates["counts"]
+        candidates["tweedie"] = (y * rng.gamma(2.0, 0.5, n), raw)
+    preferred = {"poisson": "counts", "tweedie": "tweedie", "gamma": "positive", "mape": "lognormal",
+                 "squared_log_error": "lognormal"}.get(name)
+    if preferred is None:
+        preferred = "binary" if loss.link.name == "logit" else "counts" if loss.link.name == "log" else "regression"
+    for key in [preferred, *candidates]:
+        try:
+            loss.validate(candidates[key][0])
+            return candidates[key]
+        except ValueError:
+            continue
+    raise ValueError(f"no generated targets suit {loss!r}")
+
+
+def median_ms(call, min_calls=15, max_calls=50, budget=0.5):
+    """Median wall time (ms) of ``call()``: at least ``min_calls`` calls, more while under ``budget`` s."""
+    times = []
+    spent = 0.0
+    while len(times) < min_calls or (len(times) < max_calls and spent < budget):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+    return 1e3 * statistics.median(times)
+
+
+def kernel_rows(n, min_calls):
+    rng = np.random.default_rng(7)
+    for item in bl.available_losses():
+        loss = bl.get_loss(item) if isinstance(item, str) else item
+        name = item if isinstance(item, str) else loss.name
+        y, raw64 = kernel_inputs(loss, n, rng)
+        for dtype in (np.float32, np.float64):
+            raw = raw64.astype(dtype)
+            g, h = np.empty(raw.shape), np.empty(raw.shape)
+            second = raw if loss.is_multiclass else y
+            gc.collect()
+            floor = median_ms(lambda raw=raw, second=second, g=g, h=h: (np.copyto(g, raw), np.copyto(h, second)),
+                              min_calls)
+            row = dict(loss=name, shape=raw.shape, dtype=np.dtype(dtype).name, floor=floor)
+            try:
+                try:
+                    loss.grad_hess(y, raw, out=(g, h))  # warm-up (numba compiles on the first call)
+                    call, row["out"] = partial(loss.grad_hess, y, raw, out=(g, h)), True
+                except TypeError as err:
+                    if "out" not in str(err):
+                        raise
+                    loss.grad_hess(y, raw)
+                    call, row["out"] = partial(loss.grad_hess, y, raw), False
+                gc.collect()
+                row["ms"] = median_ms(call, min_calls)
+            except Exception as err:
+                row["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:90] if str(err) else ''}"
+            log(f"  kernel {name} {row['dtype']}: " + (f"{row['ms']:.2f} ms" if "ms" in row else row["error"])
+                + f" (floor {floor:.2f} ms)")
+            yield row
+
+
+def print_kernels(rows, n):
+    used = {row["out"] for row in rows if "out" in row}
+    if used == {True}:
+        header = "ms, grad_hess(y, raw, out=(g, h))"
+    elif used == {False}:
+        header = "ms, grad_hess(y, raw) (out= not available: allocates its outputs)"
+    else:
+        header = "ms (* = grad_hess(y, raw): out= not available for that loss)"
+    print(f"\nKernels: {n:,} rows of float64 targets (multiclass: {n // CLASSES:,} rows x {CLASSES} classes); "
+          "float64 g, h; floor = np.copyto(g, raw); np.copyto(h, y)\n")
+    print(f"| loss | dtype | {header} | Mrows/s | floor ms | ratio | target | met |")
+    print("|---|---|---|---|---|---|---|---|")
+    missed = 0
+    for row in rows:
+        shape = row["shape"]
+        name = row["loss"] + (f" ({shape[0]:,} x {shape[1]})" if len(shape) == 2 else "")
+        if "error" in row:
+            missed += 1
+            print(f"| {name} | {row['dtype']} | - | - | {row['floor']:.2f} | - | <= {KERNEL_TARGET:g} | "
+                  f"no ({row['error']}) |")
+            continue
+        ratio = row["ms"] / row["floor"]
+        met = ratio <= KERNEL_TARGET
+        missed += not met
+        star = "*" if len(used) == 2 and not row["out"] else ""
+        print(f"| {name} | {row['dtype']} | {row['ms']:.2f}{star} | {shape[0] / row['ms'] / 1e3:.1f} | "
+              f"{row['floor']:.2f} | {ratio:.2f} | <= {KERNEL_TARGET:g} | {'yes' if met else 'no'} |", flush=True)
+    return missed
+
+
+# ---------------------------------------------------------------- main
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="200,000 XGBoost/LightGBM rows only, fewer CatBoost rows and iterations (a smoke run)")
+    parser.add_argument("--boosters", default="xgboost,lightgbm,catboost")
+    parser.add_argument("--only", action="append", default=None,
+                        help="which parts to run: train, catboost, multiclass, kernels (repeatable or comma list)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed fits per side (the median is reported)")
+    parser.add_argument("--catboost-defaults", action="store_true",
+                        help="leave CatBoost's per-loss leaf estimation defaults (not the same work on both sides)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels"]) for p in item.split(",")]
+    unknown = set(parts) - {"train", "catboost", "multiclass", "kernels"}
+    if unknown:
+        parser.error(f"unknown part(s) {sorted(unknown)}; choose from train, catboost, multiclass, kernels")
+    boosters = [b.strip() for b in args.boosters.split(",") if b.strip()]
+    if set(boosters) - {"xgboost", "lightgbm", "catboost"}:
+        parser.error(f"unknown booster(s) in {args.boosters!r}")
+    warnings.filterwarnings("ignore")
+    pinned = not args.catboost_defaults
+    sizes = [200_000] if args.quick else [1_000_000, 200_000]
+    cb_rows, cb_iterations = (30_000, 50) if args.quick else (200_000, ROUNDS)
+    mc_rows, mc_iterations = (2_000, 10) if args.quick else (10_000, 20)
+    kernel_n = 1_000_000
+
+    needed = (sizes if "train" in parts else []) + ([cb_rows] if "catboost" in parts else [])
+    cache = {}
+
+    def data(n):
+        """Features and targets for ``n`` rows: the first ``n`` rows of one set made for the largest size."""
+        if not cache:
+            cache["all"] = make_data(max(needed))
+        X, targets = cache["all"]
+        return X[:n], {task: y[:n] for task, y in targets.items()}
+
+    start = time.perf_counter()
+    missed = 0
+    print(f"xgboost {xgb.__version__}, lightgbm {lgb.__version__}, catboost {cb.__version__}, numpy {np.__version__}; "
+          f"{ROUNDS} rounds, {THREADS} threads, median of {args.repeats} interleaved fits per side, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+    print(f"XGBoost {XGB}; LightGBM {LGB}; CatBoost {catboost_params(pinned)}\n")
+    train_boosters = [b for b in boosters if b in ("xgboost", "lightgbm")]
+    if ("train" in parts and train_boosters) or ("catboost" in parts and "catboost" in boosters):
+        print("Training time: ratio = boostloss s / built-in s, each the median of interleaved fits on the same "
+              "prebuilt data\n")
+        print("| booster | rows | loss | built-in twin | built-in s (median) | boostloss s (median) | ratio | target "
+              "| met |")
+        print("|---|---|---|---|---|---|---|---|---|")
+    if "train" in parts and train_boosters:
+        log("warming up (tiny fits of every pair)")
+        warm_up_train(train_boosters, lambda n: make_data(n, seed=3))
+        for row in train_rows(sizes, train_boosters, args.repeats, data):
+            missed += print_ratio_row(row)
+    if "catboost" in parts and "catboost" in boosters:
+        for row in catboost_rows(cb_rows, cb_iterations, args.repeats, pinned, data):
+            missed += print_ratio_row(row)
+    notes = list(TRAIN_NOTES) if "train" in parts and train_boosters else []
+    if notes:
+        notes.append(f"softmax_cross_entropy (five trees per round) runs on the first {MULTICLASS_SHARE:.0%} of "
+                     "the rows to keep the run within its time budget; its target is the full size's")
+    if "catboost" in parts and "catboost" in boosters:
+        notes = notes + [CATBOOST_PINNED_NOTE] * pinned + [CATBOOST_METRIC_NOTE]
+    if notes:
+        print("\n" + "\n".join(f"- {note}" for note in notes))
+    if "multiclass" in parts and "catboost" in boosters:
+        times = multiclass_rows(mc_rows, mc_iterations, args.repeats, pinned)
+        missed += print_multiclass(times, mc_rows, mc_iterations)
+    cache.clear()
+    gc.collect()
+    if "kernels" in parts:
+        log("kernels")
+        rows = list(kernel_rows(kernel_n, 15))
+        missed += print_kernels(rows, kernel_n)
+    print(f"\n{missed} target(s) missed; total wall time {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
