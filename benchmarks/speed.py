@@ -9,7 +9,7 @@ A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm
    twin built-in objective, on the same prebuilt ``QuantileDMatrix`` / constructed
    ``lgb.Dataset`` / quantized ``catboost.Pool`` (built outside the timing). XGBoost and
    LightGBM: 1,000,000 and 200,000 rows x 20 float32 features, 100 rounds (the multiclass pair,
-   five trees per round, on the first half of the rows); CatBoost: 200,000 rows, 100 iterations.
+   five trees per round, 20 rounds); CatBoost: 200,000 rows, 100 iterations.
    Each pair runs side by side, interleaved (built-in first on even repeats, boostloss first on
    odd ones), garbage collected before every fit, after an untimed warm-up fit of every pair on
    2,000 rows; the median of ``--repeats`` (3) fits is reported.
@@ -28,9 +28,9 @@ CatBoost's leaf estimation is pinned on both sides (one Newton step, no backtrac
 rate 0.1): its defaults differ by loss (Logloss and Poisson take 10 Newton steps, Expectile 5,
 LogCosh and Quantile the Exact method) and would make the built-in side do several times the
 work; Quantile keeps Exact on the built-in side because CatBoost refuses Newton for it.
-``--catboost-defaults`` leaves CatBoost's per-loss defaults instead. ``OMP_WAIT_POLICY`` is
-``passive`` unless set: with OpenMP's default busy-waiting, XGBoost and LightGBM fits on 2 threads
-took 3-6x longer whenever another process was running on this 2-core machine.
+``--catboost-defaults`` leaves CatBoost's per-loss defaults instead. ``GOMP_SPINCOUNT`` is 10000
+unless set: with OpenMP's default spinning, XGBoost and LightGBM fits on 2 threads took 9-250x
+longer whenever another process was busy on this 2-core machine (see the comment at the imports).
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ import time
 import warnings
 from functools import partial
 
-# Busy-waiting OpenMP threads (XGBoost, LightGBM) slow down 3-6x whenever another process takes a
-# core, on both sides alike; sleeping waiters keep a shared machine's noise proportional. Set
-# before the boosters load OpenMP; an OMP_WAIT_POLICY in the environment wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# XGBoost's and LightGBM's OpenMP threads spin 300,000 times before sleeping at every barrier: with two
+# other busy processes on this 2-core machine a 0.4 s LightGBM fit (200,000 rows) took 100 s, XGBoost's
+# 0.6 s took 5.6 s. Spinning 10,000 times cost nothing on the quiet machine and kept them at 1.0 and 1.5 s
+# (OMP_WAIT_POLICY=passive: 2.1 and 2.2 s, and 2-3x slower when quiet). Set before the boosters load
+# libgomp; a GOMP_SPINCOUNT in the environment wins.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 import catboost as cb
 import lightgbm as lgb
@@ -81,10 +83,9 @@ TRAIN_CASES = [
     ("softmax_cross_entropy", "multiclass", {"objective": "multi:softprob"}, {"objective": "multiclass"}, 1.15),
 ]
 SMALL_TARGET = 1.25  # every XGBoost/LightGBM target at 200,000 rows
-# five trees per round: the multiclass pair runs on the first half of the rows (500,000 of the full run's
-# 1M, 100,000 of --quick's 200,000) to keep the runs within 15 and 3 minutes on 2 cores; the target
-# stays the one of the full size
-MULTICLASS_SHARE = 0.5
+# five trees per round: the multiclass pair runs 20 rounds, as many trees as the other pairs' 100 rounds, on
+# all the rows (its 100 rounds at 1M rows would take 4 of the full run's 15 minutes on 2 cores)
+MULTICLASS_ROUNDS = 20
 
 # (boostloss loss, task, CatBoost twin, extra built-in parameters)
 CATBOOST_CASES = [
@@ -222,19 +223,20 @@ def train_rows(sizes, boosters, repeats, data):
         for booster in boosters:
             build = xgb_data if booster == "xgboost" else lgb_data
             for task in dict.fromkeys(case[1] for case in TRAIN_CASES):
-                m = int(n * MULTICLASS_SHARE) if task == "multiclass" else n
-                log(f"  {booster}, {m:,} rows, {task}: building the data object")
-                obj = build(X[:m], targets[task][:m])
+                log(f"  {booster}, {n:,} rows, {task}: building the data object")
+                obj = build(X, targets[task])
                 for loss, case_task, xgb_twin, lgb_twin, target in TRAIN_CASES:
                     if case_task != task:
                         continue
                     twin = xgb_twin if booster == "xgboost" else lgb_twin
-                    label = f"{booster} {m:,} {loss} vs {twin['objective']}"
+                    label = f"{booster} {n:,} {loss} vs {twin['objective']}"
                     log(f"  {label}")
-                    runs = train_runs(booster, obj, loss, twin, task == "multiclass")
+                    multiclass = task == "multiclass"
+                    runs = train_runs(booster, obj, loss, twin, multiclass, MULTICLASS_ROUNDS if multiclass else None)
                     times = interleaved(runs, repeats, label)
-                    yield dict(booster=booster, rows=f"{m:,}" + (f" (of {n:,})" if m < n else ""), loss=loss,
-                               twin=twin_name(twin), times=times, target=target if n >= 1_000_000 else SMALL_TARGET)
+                    rows = f"{n:,}" + (f" ({MULTICLASS_ROUNDS} rounds)" if multiclass else "")
+                    yield dict(booster=booster, rows=rows, loss=loss, twin=twin_name(twin), times=times,
+                               target=target if n >= 1_000_000 else SMALL_TARGET)
                 del obj
                 gc.collect()
 
@@ -451,31 +453,37 @@ def print_multiclass(times, n, iterations):
 def kernel_inputs(loss, n, rng):
     """Realistic float64 targets and raw scores for ``loss`` (multiclass: n // CLASSES rows x CLASSES)."""
     if loss.is_multiclass:
-        m = n // CLASSES
-        raw = rng.normal(scale=2.0, size=(m, CLASSES))
+        raw = rng.normal(scale=2.0, size=(n // CLASSES, CLASSES))
         return (raw + rng.gumbel(size=raw.shape)).argmax(axis=1).astype(np.float64), raw
-    mu = np.exp(0.5 * rng.standard_normal(n))
-    y3 = 3.0 * rng.standard_normal(n)
-    candidates = {
-        "regression": (y3, y3 + rng.standard_normal(n)),
-        "binary": ((rng.random(n) < 0.3).astype(np.float64), rng.normal(scale=2.0, size=n)),
-        "counts": (rng.poisson(mu).astype(np.float64), np.log(mu) + 0.1 * rng.standard_normal(n)),
-        "positive": (np.maximum(rng.gamma(2.0, mu / 2.0), 1e-12), np.log(mu) + 0.1 * rng.standard_normal(n)),
-    }
-    lognormal = rng.lognormal(1.0, 1.0, n)  # y > 0: MAPE (non-zero) and squared log error (y, raw > -1)
-    candidates["lognormal"] = (lognormal, lognormal * np.exp(0.1 * rng.standard_normal(n)))
-    name = loss.name
-    if name == "tweedie":
-        y, raw = candidates["counts"]
-        candidates["tweedie"] = (y * rng.gamma(2.0, 0.5, n), raw)
-    preferred = {"poisson": "counts", "tweedie": "tweedie", "gamma": "positive", "mape": "lognormal",
-                 "squared_log_error": "lognormal"}.get(name)
-    if preferred is None:
-        preferred = "binary" if loss.link.name == "logit" else "counts" if loss.link.name == "log" else "regression"
-    for key in [preferred, *candidates]:
+
+    def regression():
+        y = 3.0 * rng.standard_normal(n)
+        return y, y + rng.standard_normal(n)
+
+    def binary():
+        return (rng.random(n) < 0.3).astype(np.float64), rng.normal(scale=2.0, size=n)
+
+    def log_link(kind):  # mean mu = exp(raw): Poisson counts, Gamma (y > 0) or Tweedie (counts x gamma sizes)
+        mu = np.exp(0.5 * rng.standard_normal(n))
+        if kind == "gamma":
+            y = np.maximum(rng.gamma(2.0, mu / 2.0), 1e-12)
+        else:
+            y = rng.poisson(mu).astype(np.float64) * (rng.gamma(2.0, 0.5, n) if kind == "tweedie" else 1.0)
+        return y, np.log(mu) + 0.1 * rng.standard_normal(n)
+
+    def lognormal():  # y > 0: MAPE (non-zero targets) and squared log error (y and raw > -1)
+        y = rng.lognormal(1.0, 1.0, n)
+        return y, y * np.exp(0.1 * rng.standard_normal(n))
+
+    makers = {"regression": regression, "binary": binary, "counts": lambda: log_link("poisson"),
+              "gamma": lambda: log_link("gamma"), "tweedie": lambda: log_link("tweedie"), "lognormal": lognormal}
+    preferred = {"tweedie": "tweedie", "gamma": "gamma", "mape": "lognormal", "squared_log_error": "lognormal"}.get(
+        loss.name, "binary" if loss.link.name == "logit" else "counts" if loss.link.name == "log" else "regression")
+    for key in dict.fromkeys([preferred, *makers]):  # a loss added later: the first generator it accepts
+        y, raw = makers[key]()
         try:
-            loss.validate(candidates[key][0])
-            return candidates[key]
+            loss.validate(y)
+            return y, raw
         except ValueError:
             continue
     raise ValueError(f"no generated targets suit {loss!r}")
@@ -503,7 +511,6 @@ def kernel_rows(n, min_calls):
             raw = raw64.astype(dtype)
             g, h = np.empty(raw.shape), np.empty(raw.shape)
             second = raw if loss.is_multiclass else y
-            gc.collect()
             floor = median_ms(lambda raw=raw, second=second, g=g, h=h: (np.copyto(g, raw), np.copyto(h, second)),
                               min_calls)
             row = dict(loss=name, shape=raw.shape, dtype=np.dtype(dtype).name, floor=floor)
@@ -577,10 +584,14 @@ def main(argv=None):
     if set(boosters) - {"xgboost", "lightgbm", "catboost"}:
         parser.error(f"unknown booster(s) in {args.boosters!r}")
     warnings.filterwarnings("ignore")
+    # the boosters, numba and scipy leave ~10^6 long-lived objects: a full collection between fits took
+    # 0.1 s; frozen, they are skipped (objects freed later are still freed by reference counting)
+    gc.collect()
+    gc.freeze()
     pinned = not args.catboost_defaults
     sizes = [200_000] if args.quick else [1_000_000, 200_000]
     cb_rows, cb_iterations = (30_000, 50) if args.quick else (200_000, ROUNDS)
-    mc_rows, mc_iterations = (2_000, 10) if args.quick else (10_000, 20)
+    mc_rows, mc_iterations = (2_000, 10) if args.quick else (6_000, 20)
     kernel_n = 1_000_000
 
     needed = (sizes if "train" in parts else []) + ([cb_rows] if "catboost" in parts else [])
@@ -597,7 +608,7 @@ def main(argv=None):
     missed = 0
     print(f"xgboost {xgb.__version__}, lightgbm {lgb.__version__}, catboost {cb.__version__}, numpy {np.__version__}; "
           f"{ROUNDS} rounds, {THREADS} threads, median of {args.repeats} interleaved fits per side, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}")
     print(f"XGBoost {XGB}; LightGBM {LGB}; CatBoost {catboost_params(pinned)}\n")
     train_boosters = [b for b in boosters if b in ("xgboost", "lightgbm")]
     if ("train" in parts and train_boosters) or ("catboost" in parts and "catboost" in boosters):
@@ -609,6 +620,8 @@ def main(argv=None):
     if "train" in parts and train_boosters:
         log("warming up (tiny fits of every pair)")
         warm_up_train(train_boosters, lambda n: make_data(n, seed=3))
+        gc.collect()
+        gc.freeze()
         for row in train_rows(sizes, train_boosters, args.repeats, data):
             missed += print_ratio_row(row)
     if "catboost" in parts and "catboost" in boosters:
@@ -616,8 +629,9 @@ def main(argv=None):
             missed += print_ratio_row(row)
     notes = list(TRAIN_NOTES) if "train" in parts and train_boosters else []
     if notes:
-        notes.append(f"softmax_cross_entropy (five trees per round) runs on the first {MULTICLASS_SHARE:.0%} of "
-                     "the rows to keep the run within its time budget; its target is the full size's")
+        notes.append(f"softmax_cross_entropy grows {CLASSES} trees per round: it runs {MULTICLASS_ROUNDS} rounds "
+                     f"({CLASSES * MULTICLASS_ROUNDS} trees, as many as the other pairs) to keep the run within its "
+                     "time budget; boostloss's once-per-fit costs weigh 5x more than over 100 rounds")
     if "catboost" in parts and "catboost" in boosters:
         notes = notes + [CATBOOST_PINNED_NOTE] * pinned + [CATBOOST_METRIC_NOTE]
     if notes:
