@@ -92,12 +92,15 @@ class RoundInputs:
             self._source = (labels.copy(), None if weights is None else weights.copy())
         return self._prepared
 
-    def buffers(self, raw):
-        """Two float64 arrays shaped (and ordered) like ``raw``, the same ones every round."""
+    def buffers(self, raw, dtype=np.float64):
+        """Two ``dtype`` arrays shaped (and ordered) like ``raw``, the same ones every round.
+        XGBoost and LightGBM store gradients as float32: handing them float32 saves them a
+        conversion pass (the kernels compute in float64 and round once, as the booster would)."""
         raw = np.asarray(raw)
         grad = None if self._buffers is None else self._buffers[0]
-        if grad is None or grad.shape != raw.shape or grad.flags.f_contiguous != raw.flags.f_contiguous:
-            self._buffers = (np.empty_like(raw, np.float64), np.empty_like(raw, np.float64))
+        if (grad is None or grad.shape != raw.shape or grad.dtype != dtype
+                or grad.flags.f_contiguous != raw.flags.f_contiguous):
+            self._buffers = (np.empty_like(raw, dtype), np.empty_like(raw, dtype))
         return self._buffers
 
 

@@ -26,11 +26,14 @@ once per row for multiclass); the start, bias and default metric (in Python) sta
 from __future__ import annotations
 
 import threading
+import uuid
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
 from . import losses as L
 from ._booster import boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
+from .losses.base import secant_floor
 from .registry import get_loss
 
 
@@ -47,8 +50,15 @@ class CatBoostObjective:
     def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
         self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
+        self._token = uuid.uuid4().hex  # names this objective and its copies in _CHECKED
 
     def calc_ders_range(self, approxes, targets, weights):
+        if self.__dict__.get("_token") in _CHECKED:  # see checked_targets: one kernel call per block
+            kernel, args, factor = self.__dict__.get("_prepared") or self._prepare()
+            ders = np.empty((2, targets.shape[0]))
+            kernel(targets, approxes, _NO_WEIGHTS if weights is None else weights, *args, ders[0], ders[1])
+            ders *= factor
+            return ders.T
         y = self.loss.validate(targets, weights)
         if self.scale is None and self.loss._rescales_hessian():
             # CatBoost hands over blocks of <= 1000 rows: fix the scale once (train() and the
@@ -67,9 +77,40 @@ class CatBoostObjective:
             row = rows.row = _MulticlassRow(self.loss, len(approx))
         return row(approx, target, 1.0 if weight is None else float(weight))
 
+    @contextmanager
+    def checked_targets(self):
+        """For ``train``, which has validated the targets and weights of every row and fixed
+        the scale: inside the block, ``calc_ders_range`` skips the per-block checks and the
+        generic path and costs one compiled-kernel call. CatBoost calls it for blocks of up to
+        1000 rows from several threads, which contend for Python's lock, so what a call costs
+        is paid about twice. The objective (and the copies CatBoost makes of its parameters,
+        which share its token) checks every block again once the block is left."""
+        if self._prepare() is None:
+            yield self
+            return
+        _CHECKED.add(self._token)
+        try:
+            yield self
+        finally:
+            _CHECKED.discard(self._token)
+
+    def _prepare(self):
+        """``(kernel, kernel args, factor)`` for the fixed scale (factor negated, as CatBoost
+        wants), or None where the generic path is needed."""
+        loss, scale = self.loss, self.scale
+        rescaled = loss._rescales_hessian()
+        if loss.kernel is None or loss.is_multiclass or (rescaled and (scale is None or scale.factor is None)):
+            return None
+        policy = getattr(loss, "hessian", "exact")
+        eps = secant_floor(None, None, scale.residual) if policy == "secant" and loss.uses_secant_floor else 0.0
+        prepared = self.__dict__["_prepared"] = (
+            loss.kernel, loss._kernel_args(policy, eps, None), -(scale.factor if rescaled else 1.0))
+        return prepared
+
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_rows", None)  # a cache, rebuilt on first use
+        state.pop("_rows", None)  # caches, rebuilt on first use
+        state.pop("_prepared", None)
         return state
 
     def __repr__(self):
@@ -106,6 +147,7 @@ class _MulticlassRow:
 
 
 _NO_WEIGHTS = np.empty(0)
+_CHECKED: set[str] = set()  # tokens of the objectives inside CatBoostObjective.checked_targets
 
 
 class CatBoostMetric:
@@ -255,10 +297,12 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     # it again (on top of the bias) when predicting on or evaluating these pools later
     saved = [data.get_baseline() for data in pools]
     model = catboost.CatBoost(params)
+    checked = params["loss_function"].checked_targets() if native is None else nullcontext()
     try:
         for data in pools:
             data.set_baseline(per_row(init, data.num_row()))
-        model.fit(pool, eval_set=eval_set, **fit_kwargs)
+        with checked:
+            model.fit(pool, eval_set=eval_set, **fit_kwargs)
     finally:
         for data, baseline in zip(pools, saved, strict=True):
             data.set_baseline(baseline)

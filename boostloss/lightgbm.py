@@ -48,7 +48,7 @@ class LightGBMObjective:
         else:
             labels, raw, weights = first, second, sample_weight
         y, w = self.inputs.targets(labels, weights)
-        return self.loss.boosting_grad_hess(y, raw, w, self.scale, out=self.inputs.buffers(raw))
+        return self.loss.boosting_grad_hess(y, raw, w, self.scale, out=self.inputs.buffers(raw, np.float32))
 
     def __repr__(self):
         return f"bl.lightgbm.objective({self.loss!r})"

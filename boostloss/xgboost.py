@@ -54,7 +54,7 @@ class XGBoostObjective:
             labels, raw, weights = first, second, sample_weight
         y, w = self.inputs.targets(labels, weights)
         return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers(),
-                                            out=self.inputs.buffers(raw))
+                                            out=self.inputs.buffers(raw, np.float32))
 
     def __repr__(self):
         return f"bl.xgboost.objective({self.loss!r})"

@@ -255,7 +255,14 @@ def weighted_quantile(values: np.ndarray, quantile: float, sample_weight=None) -
     (so the unweighted median of an even sample is the midpoint).
     """
     values = np.asarray(values, dtype=np.float64).ravel()
-    w = np.ones_like(values) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight is None:  # cumulative weights 1, 2, ..., n: select instead of sorting (O(n))
+        n = values.size
+        target = quantile * n
+        i = min(max(math.ceil(target) - 1, 0), n - 1)
+        both = math.isclose(i + 1, target, rel_tol=1e-12) and i + 1 < n
+        picked = np.partition(values, [i, i + 1] if both else i)
+        return float(0.5 * (picked[i] + picked[i + 1])) if both else float(picked[i])
+    w = np.asarray(sample_weight, dtype=np.float64)
     keep = w > 0
     values, w = values[keep], w[keep]
     order = np.argsort(values, kind="stable")
@@ -356,7 +363,8 @@ class Loss(Parametrized):
         factor = scale.factor
         if factor is None:
             weight = float(np.sum(w)) if w is not None else float(hess.shape[0])
-            weight, total = reduce(np.array([weight, float(hess.sum())])) if reduce else (weight, float(hess.sum()))
+            total = float(hess.sum(dtype=np.float64))
+            weight, total = reduce(np.array([weight, total])) if reduce else (weight, total)
             factor = weight / total if np.isfinite(total) and total > 0 else 1.0
         grad *= factor
         hess *= factor
@@ -480,7 +488,7 @@ class Loss(Parametrized):
         policy = "exact" if exact else getattr(self, "hessian", "exact")
         eps = secant_floor(y, raw, residual_scale) if policy == "secant" and self.uses_secant_floor else 0.0
         weights = _NO_WEIGHTS if w is None else w
-        self.kernel(y, raw, weights, *self._kernel_args(policy, eps, raw), grad, hess)
+        kernels.run(self.kernel, y, raw, weights, self._kernel_args(policy, eps, raw), grad, hess)
         return grad, hess
 
     def _derivatives(self, y, raw):

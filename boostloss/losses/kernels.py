@@ -1,10 +1,11 @@
-"""Compiled gradient/Hessian kernels: one fused loop per loss, weights applied in the same pass.
+"""Compiled gradient/Hessian kernels: one fused loop per loss, then a pass for the weights.
 
-Every kernel has the signature ``kernel(y, raw, w, params, grad, hess)``: ``y`` float64 targets,
+Every kernel has the signature ``kernel(y, raw, w, params, grad, hess)``: ``y`` float64 (or
+float32) targets,
 ``raw`` float32 or float64 scores (shape ``(n,)``, or ``(n, k)`` for multiclass losses, in
 either memory order), ``w`` float64 weights or an empty array for none, ``params`` a float64
 vector (``params[0]`` the Hessian policy code, see ``POLICY``; then the loss's parameters), and
-``grad``/``hess`` preallocated outputs shaped like ``raw``. The formulas are those of the loss
+``grad``/``hess`` preallocated float64 or float32 outputs shaped like ``raw``. The formulas are those of the loss
 classes' docstrings; the classes in ``regression``, ``binary`` and ``multiclass`` name their kernel.
 
 Speed: NumPy evaluates a formula one operation at a time through temporary arrays, and SciPy's
@@ -13,28 +14,73 @@ output once. ``exp`` and ``log1p`` are written here in plain arithmetic (range r
 polynomial, accurate to about 1 ulp) because LLVM vectorises those loops, while calls to libm's
 ``exp``/``log1p`` stay scalar and cost 10-20x more. ``error_model="numpy"`` lets divisions
 vectorise (no ZeroDivisionError checks). Kernels compile on first use and are cached on disk
-(numba ``cache=True``), so later processes load them in milliseconds.
+(numba ``cache=True``), so later processes load them in milliseconds. ``run`` splits large
+inputs by rows over a few threads (the kernels release Python's lock): boosters leave their
+own threads idle while the objective runs.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import config, njit, types
 from numba.extending import intrinsic
 
 POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0}
 EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON = 0.0, 1.0, 2.0, 3.0, 4.0
 
-_JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 _INLINE = {"inline": "always", "error_model": "numpy", "fastmath": {"contract"}}
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * LN2_HI is exact (fdlibm)
 LN2_LO = 1.90821492927058770002e-10
 MAX_EXP = 700.0  # as losses.base.MAX_EXP: log-link exponents are clipped here
+
+
+# --------------------------------------------------------------------------- threads
+MIN_PARALLEL_ELEMENTS = 1 << 16  # below this a second thread costs more (~30 us a hand-over) than it saves
+_pool: list = [None, None]  # [executor, pid]: rebuilt in a forked child, whose parent's threads are gone
+_pool_lock = threading.Lock()
+
+
+def threads() -> int:
+    """Threads ``run`` uses on large inputs: numba's ``NUMBA_NUM_THREADS`` (environment
+    variable; default the number of CPUs), as numba's own parallel code does."""
+    return max(1, int(config.NUMBA_NUM_THREADS))
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    with _pool_lock:
+        executor, pid = _pool
+        if executor is None or pid != os.getpid() or executor._max_workers != workers:
+            _pool[:] = ThreadPoolExecutor(workers, thread_name_prefix="boostloss"), os.getpid()
+        return _pool[0]
+
+
+def run(kernel, y, raw, w, args, grad, hess) -> None:
+    """``kernel(y, raw, w, *args, grad, hess)``, its rows split over ``threads()`` threads
+    when ``raw`` holds at least ``MIN_PARALLEL_ELEMENTS`` per thread (rows are independent)."""
+    parts = min(threads(), raw.size // MIN_PARALLEL_ELEMENTS)
+    if parts <= 1:
+        kernel(y, raw, w, *args, grad, hess)
+        return
+    n = y.shape[0]
+    bounds = [n * i // parts for i in range(parts + 1)]
+
+    def rows(lo, hi):
+        kernel(y[lo:hi], raw[lo:hi], w[lo:hi] if w.size else w, *args, grad[lo:hi], hess[lo:hi])
+
+    executor = _executor(parts - 1)
+    others = [executor.submit(rows, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    rows(bounds[0], bounds[1])
+    for job in others:
+        job.result()
 
 
 # --------------------------------------------------------------------------- scalar math

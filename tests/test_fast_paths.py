@@ -1,0 +1,128 @@
+"""The speed paths give the same numbers as the plain ones: rows split over threads, float32
+buffers for XGBoost and LightGBM, CatBoost's checked-targets path, the unweighted quantile."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_losses import LOSSES, sample
+
+import boostloss as bl
+from boostloss._booster import boosting_scale, start_scores
+from boostloss.losses import kernels
+from boostloss.losses.base import weighted_quantile
+
+KERNEL_LOSSES = [loss for loss in LOSSES if loss.kernel is not None]
+BIG = 2 * kernels.MIN_PARALLEL_ELEMENTS + 12_345  # split into two parts of unequal length
+
+
+def rows(loss, n, seed=0):
+    rng = np.random.default_rng(seed)
+    y = sample(loss, n, rng).astype(np.float64)
+    raw = rng.normal(0.0, 2.0, (n, 3) if loss.is_multiclass else n)
+    if loss.name == "squared_log_error":
+        raw = np.abs(raw)
+    return y, raw, rng.uniform(0.1, 3.0, n)
+
+
+# --------------------------------------------------------------------------- threads
+@pytest.mark.parametrize("loss", KERNEL_LOSSES, ids=repr)
+def test_rows_split_over_threads_give_the_single_thread_numbers(loss, monkeypatch):
+    y, raw, w = rows(loss, BIG // 3 if loss.is_multiclass else BIG)
+    assert raw.size >= 2 * kernels.MIN_PARALLEL_ELEMENTS  # so that run() does split
+    split = loss.grad_hess(y, raw, w)
+    monkeypatch.setattr(kernels.config, "NUMBA_NUM_THREADS", 1)
+    whole = loss.grad_hess(y, raw, w)
+    np.testing.assert_array_equal(split[0], whole[0])
+    np.testing.assert_array_equal(split[1], whole[1])
+
+
+def test_multiclass_rows_split_in_either_memory_order():
+    loss = bl.SoftmaxCrossEntropy()
+    y, raw, w = rows(loss, BIG // 2)
+    c_order = loss.grad_hess(y, raw, w)
+    f_order = loss.grad_hess(y, np.asfortranarray(raw), w)
+    np.testing.assert_array_equal(c_order[0], f_order[0])
+    np.testing.assert_array_equal(c_order[1], f_order[1])
+
+
+def _kernel_in_child(queue):
+    loss = bl.LogCosh()
+    y, raw, w = rows(loss, BIG)
+    queue.put(float(loss.grad_hess(y, raw, w)[0].sum()))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_a_forked_child_splits_rows_with_threads_of_its_own():
+    loss = bl.LogCosh()
+    y, raw, w = rows(loss, BIG)
+    expected = float(loss.grad_hess(y, raw, w)[0].sum())  # the parent's pool threads now exist
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_kernel_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0  # a child reusing the parent's (absent) threads would hang here
+    assert queue.get(timeout=5) == expected
+
+
+# --------------------------------------------------------------------------- float32 buffers
+@pytest.mark.parametrize("loss", [bl.LogCosh(), bl.Quantile(alpha=0.9), bl.Focal(), bl.SoftmaxCrossEntropy()], ids=repr)
+def test_xgboost_and_lightgbm_objectives_return_the_float64_pair_rounded_to_float32(loss):
+    y, raw, w = rows(loss, 5000)
+    raw32 = raw.astype(np.float32)
+    scale = boosting_scale(loss, y, w, start_scores(loss, y, w, 3 if loss.is_multiclass else None))
+    grad, hess = loss.boosting_grad_hess(y, raw32, w, scale)
+    for objective in (bl.xgboost.objective(loss, scale), bl.lightgbm.objective(loss, scale)):
+        g32, h32 = objective(y, raw32, sample_weight=w) if "xgboost" in repr(objective) else objective(y, raw32, w)
+        assert g32.dtype == h32.dtype == np.float32 and g32.shape == raw.shape
+        # one rounding of the float64 numbers (two where a secant factor multiplies afterwards)
+        np.testing.assert_allclose(g32, grad, rtol=2.5e-7, atol=1e-30)
+        np.testing.assert_allclose(h32, hess, rtol=2.5e-7, atol=1e-30)
+
+
+# --------------------------------------------------------------------------- CatBoost
+CATBOOST_LOSSES = [bl.SquaredError(), bl.Huber(), bl.Quantile(alpha=0.9), bl.MAPE(), bl.LogCosh(),
+                   bl.Logistic(pos_weight=2), bl.Focal(), bl.Poisson(), bl.PseudoHuber(hessian="exact")]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss", CATBOOST_LOSSES, ids=repr)
+def test_catboost_checked_targets_path_gives_the_checked_numbers(loss, weighted):
+    y, raw, w = rows(loss, 700)
+    w = w if weighted else None
+    scale = boosting_scale(loss, y, w, start_scores(loss, y, w))
+    objective = bl.catboost.objective(loss, scale)
+    targets, weights = y.astype(np.float32), None if w is None else w.astype(np.float32)  # as CatBoost hands them
+    checked = objective.calc_ders_range(raw, targets, weights)
+    with objective.checked_targets():
+        fast = objective.calc_ders_range(raw, targets, weights)
+    assert fast.shape == (700, 2)
+    np.testing.assert_allclose(fast, checked, rtol=1e-13, atol=1e-300)
+
+
+def test_catboost_objective_checks_blocks_again_after_training():
+    pytest.importorskip("catboost")
+    import catboost
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    pool = catboost.Pool(X, rng.poisson(2.0, 300).astype(float))
+    model = bl.catboost.train("poisson", {"iterations": 3, "verbose": 0, "allow_writing_files": False}, pool)
+    objective = model.get_params()["loss_function"]
+    with pytest.raises(ValueError, match="1 of 4 targets"):
+        objective.calc_ders_range(np.zeros(4), np.array([1, 2, -1, 0], dtype=np.float32), None)
+
+
+# --------------------------------------------------------------------------- quantiles
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.sampled_from([-2.0, -0.5, 0.0, 0.25, 1.0, 3.0]) | st.floats(-1e6, 1e6),
+                       min_size=1, max_size=40),
+       quantile=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]) | st.floats(0.0, 1.0))
+def test_unweighted_quantile_selects_what_unit_weights_sort_to(values, quantile):
+    values = np.array(values)
+    assert weighted_quantile(values, quantile) == weighted_quantile(values, quantile, np.ones(values.size))
