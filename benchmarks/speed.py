@@ -13,12 +13,18 @@ A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm
    Each pair runs side by side, interleaved (built-in first on even repeats, boostloss first on
    odd ones), garbage collected before every fit, after an untimed warm-up fit of every pair on
    2,000 rows; the median of ``--repeats`` (3) fits is reported.
+   Each booster also gets an "interface floor" row (info): the cheapest custom objective there
+   is (``FloorObjective``, ``FloorCatBoost``: NumPy's ``p - y`` into preallocated buffers)
+   against built-in squared error, i.e. what the booster's custom-objective path costs by
+   itself; no Python objective can train faster than that.
    Then CatBoost multiclass: boostloss against a plain per-row ``calc_ders_multi`` that calls
    the same loss (what a generic adapter does), CatBoost's documented per-row softmax
-   objective and the built-in ``MultiClass``.
+   objective, a floor (``FloorMulti``: constant lists, the per-row callback alone) and the
+   built-in ``MultiClass``.
 B. Kernels: ``loss.grad_hess(y, raw, out=(g, h))`` for every registered loss at 1,000,000 rows
    (multiclass: 200,000 x 5 scores), float32 and float64 raw scores, against a memory-bandwidth
-   floor (``np.copyto(g, raw); np.copyto(h, y)``: reads both inputs, writes both outputs once).
+   floor (``np.copyto(g, raw); np.copyto(h, y)``: reads both inputs, writes both outputs once),
+   with boostloss's default threads (``NUMBA_NUM_THREADS``) and with one.
 
 Same work on both sides: no evaluation sets (XGBoost and LightGBM compute no metric). CatBoost
 computes its ``eval_metric`` on the learning set every iteration whatever is passed, so the
@@ -53,6 +59,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 import catboost as cb
 import lightgbm as lgb
+import numba
 import numpy as np
 import xgboost as xgb
 from scipy.special import expit
@@ -211,6 +218,37 @@ def train_runs(booster, data, loss, twin, multiclass, rounds=None):
             "boostloss": lambda: bl.lightgbm.train(loss, {**LGB, **extra}, data, rounds)}
 
 
+class FloorObjective:
+    """The cheapest custom objective there is: squared error's ``p - y`` by NumPy into a
+    preallocated float32 buffer, a constant float32 Hessian. What it costs over the built-in
+    is what the booster's custom-objective path itself costs (the margins copied out to
+    Python, the gradients copied back in), whatever computes the gradients."""
+
+    def __init__(self, y):
+        self.y = np.asarray(y, dtype=np.float32)
+        self.grad, self.hess = np.empty_like(self.y), np.ones_like(self.y)
+
+    def __call__(self, preds, data):
+        np.subtract(preds, self.y, out=self.grad, casting="unsafe")
+        return self.grad, self.hess
+
+
+def floor_runs(booster, data, y, rounds=None):
+    """Built-in squared error against ``FloorObjective`` from the same start (the mean)."""
+    rounds, start = rounds or ROUNDS, float(np.mean(y))
+    if booster == "xgboost":
+        params = {**XGB, "base_score": start, "disable_default_eval_metric": True}
+        return {"built-in": lambda: xgb.train({**XGB, "objective": "reg:squarederror"}, data, rounds),
+                "boostloss": lambda: xgb.train(params, data, rounds, obj=FloorObjective(y))}
+    return {"built-in": (lambda: clear_init_score(data), lambda: lgb.train({**LGB, "objective": "regression"}, data,
+                                                                           rounds)),
+            "boostloss": (lambda: data.set_init_score(np.full(len(y), start)),
+                          lambda: lgb.train({**LGB, "objective": FloorObjective(y)}, data, rounds))}
+
+
+FLOOR_NAME = "interface floor: NumPy p - y into float32 buffers"
+
+
 def twin_name(twin):
     extra = ", ".join(f"{k}={v:g}" for k, v in twin.items() if k != "objective")
     return twin["objective"] + (f" ({extra})" if extra else "")
@@ -237,6 +275,12 @@ def train_rows(sizes, boosters, repeats, data):
                     rows = f"{n:,}" + (f" ({MULTICLASS_ROUNDS} rounds)" if multiclass else "")
                     yield dict(booster=booster, rows=rows, loss=loss, twin=twin_name(twin), times=times,
                                target=target if n >= 1_000_000 else SMALL_TARGET)
+                if task == "regression":
+                    label = f"{booster} {n:,} {FLOOR_NAME}"
+                    log(f"  {label}")
+                    times = interleaved(floor_runs(booster, obj, targets[task]), repeats, label)
+                    yield dict(booster=booster, rows=f"{n:,}", loss=FLOOR_NAME, twin="squared error", times=times,
+                               target=None)
                 del obj
                 gc.collect()
 
@@ -249,7 +293,11 @@ def warm_up_train(boosters, data):
         objs = {task: build(X, y) for task, y in targets.items()}
         for loss, task, xgb_twin, lgb_twin, _ in TRAIN_CASES:
             twin = xgb_twin if booster == "xgboost" else lgb_twin
-            for run in train_runs(booster, objs[task], loss, twin, task == "multiclass", rounds=2).values():
+            runs = train_runs(booster, objs[task], loss, twin, task == "multiclass", rounds=2)
+            if task == "regression" and loss == "squared_error":
+                floor = floor_runs(booster, objs[task], targets[task], 2)
+                runs = {**runs, **{f"floor {k}": v for k, v in floor.items()}}
+            for run in runs.values():
                 try:
                     for step in run if isinstance(run, tuple) else (run,):
                         step()
@@ -280,6 +328,19 @@ def catboost_runs(pool, loss, twin, builtin_extra, pinned, iterations=None, pyth
         builtin_params["iterations"] = iterations
     return {"built-in": lambda: cb.CatBoost(builtin_params).fit(pool),
             "boostloss": lambda: bl.catboost.train(loss, dict(ours), pool, **kwargs)}
+
+
+class FloorCatBoost:
+    """The cheapest CatBoost objective there is: squared error's ders by NumPy, one (n, 2) array
+    per block, no checks (what CatBoost's callback protocol itself costs)."""
+
+    no_jit = True
+
+    def calc_ders_range(self, approxes, targets, weights):
+        ders = np.empty((2, len(targets)))
+        np.subtract(targets, approxes, out=ders[0])
+        ders[1] = -1.0
+        return ders.T
 
 
 def prefer_native_available():
@@ -316,7 +377,16 @@ def catboost_rows(n, iterations, repeats, pinned, data):
         times = interleaved(catboost_runs(pools[task], loss, twin, extra, pinned, iterations), repeats, label)
         yield dict(booster="catboost", rows=rows, loss=loss, twin=twin, times=times, target=CATBOOST_TARGET)
         if loss == "squared_error":
-            label += " (boostloss with its default Python eval_metric)"
+            label = f"catboost {n:,} {FLOOR_NAME.replace('p - y into float32 buffers', 'calc_ders_range')}"
+            log(f"  {label}")
+            base = {**catboost_params(pinned), "eval_metric": twin, "boost_from_average": False,
+                    **({"iterations": iterations} if iterations else {})}
+            runs = {"built-in": catboost_runs(pools[task], loss, twin, extra, pinned, iterations)["built-in"],
+                    "boostloss": partial(lambda params, pool: cb.CatBoost(params).fit(pool),
+                                         {**base, "loss_function": FloorCatBoost()}, pools[task])}
+            yield dict(booster="catboost", rows=rows, loss=label.split(f"{n:,} ")[1], twin=twin,
+                       times=interleaved(runs, repeats, label), target=None)
+            label = f"catboost {n:,} {loss} vs {twin} (boostloss with its default Python eval_metric)"
             log(f"  {label}")
             times = interleaved(catboost_runs(pools[task], loss, twin, extra, pinned, iterations, python_metric=True),
                                 repeats, label)
@@ -400,9 +470,24 @@ class DocsSoftmax:
         return grad, hess
 
 
+class FloorMulti:
+    """The cheapest per-row multiclass objective there is: the same precomputed lists for every
+    row (wrong numbers, CatBoost's per-row callback cost alone)."""
+
+    no_jit = True
+
+    def __init__(self):
+        self.grad = [0.1] * CLASSES
+        self.hess = [[-1.0 if i == j else 0.0 for j in range(CLASSES)] for i in range(CLASSES)]
+
+    def calc_ders_multi(self, approx, target, weight):
+        return self.grad, self.hess
+
+
 def multiclass_runs(pool, params):
     runs = {"MultiClass": lambda: cb.CatBoost({**params, "loss_function": "MultiClass"}).fit(pool),
-            "docs example": lambda: cb.CatBoost({**params, "loss_function": DocsSoftmax()}).fit(pool)}
+            "docs example": lambda: cb.CatBoost({**params, "loss_function": DocsSoftmax()}).fit(pool),
+            "floor": lambda: cb.CatBoost({**params, "loss_function": FloorMulti()}).fit(pool)}
     for loss in ("softmax_cross_entropy", "multiclass_focal"):
         runs[f"plain {loss}"] = (lambda loss=loss: cb.CatBoost({**params, "loss_function": PlainMulti(loss)})
                                  .fit(pool))
@@ -429,11 +514,11 @@ def multiclass_rows(n, iterations, repeats, pinned):
 def print_multiclass(times, n, iterations):
     print(f"\nCatBoost multiclass ({CLASSES} classes), {n:,} rows x {iterations} iterations; plain = a "
           "per-row calc_ders_multi calling the same loss's grad_hess; speed-up = plain / boostloss\n")
-    print("| loss | plain per-row s | boostloss s | speed-up | target | met | docs example s | MultiClass s | "
-          "boostloss / MultiClass |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| loss | plain per-row s | boostloss s | speed-up | target | met | floor s | largest possible speed-up "
+          "(plain / floor) | docs example s | MultiClass s | boostloss / MultiClass |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     missed = 0
-    docs, native = median(times["docs example"]), median(times["MultiClass"])
+    docs, native, floor = median(times["docs example"]), median(times["MultiClass"]), median(times["floor"])
     for loss in ("softmax_cross_entropy", "multiclass_focal"):
         plain, ours = median(times[f"plain {loss}"]), median(times[f"boostloss {loss}"])
         errors = [t for t in (times[f"plain {loss}"], times[f"boostloss {loss}"]) if isinstance(t, str)]
@@ -444,8 +529,11 @@ def print_multiclass(times, n, iterations):
             met = "yes" if plain / ours >= SPEEDUP_TARGET else "no"
             versus = "-" if native is None else f"{ours / native:.1f}"
         missed += not met.startswith("yes")
+        bound = "-" if plain is None or floor is None else f"{plain / floor:.1f}x"
         print(f"| {loss} | {seconds(plain)} | {seconds(ours)} | {speedup} | >= {SPEEDUP_TARGET:g}x | {met} | "
-              f"{seconds(docs)} | {seconds(native)} | {versus} |", flush=True)
+              f"{seconds(floor)} | {bound} | {seconds(docs)} | {seconds(native)} | {versus} |", flush=True)
+    print("\nfloor = a calc_ders_multi returning the same precomputed lists for every row: CatBoost's per-row "
+          "callback alone, so no per-row objective can beat plain / floor")
     return missed
 
 
@@ -525,9 +613,15 @@ def kernel_rows(n, min_calls):
                     call, row["out"] = partial(loss.grad_hess, y, raw), False
                 gc.collect()
                 row["ms"] = median_ms(call, min_calls)
+                threads = numba.config.NUMBA_NUM_THREADS
+                numba.config.NUMBA_NUM_THREADS = 1  # boostloss reads it on every call
+                try:
+                    row["ms1"] = median_ms(call, min_calls)
+                finally:
+                    numba.config.NUMBA_NUM_THREADS = threads
             except Exception as err:
                 row["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:90] if str(err) else ''}"
-            log(f"  kernel {name} {row['dtype']}: " + (f"{row['ms']:.2f} ms" if "ms" in row else row["error"])
+            log(f"  kernel {name} {row['dtype']}: " + (f"{row['ms']:.2f} ms" if "ms1" in row else row["error"])
                 + f" (floor {floor:.2f} ms)")
             yield row
 
@@ -540,10 +634,12 @@ def print_kernels(rows, n):
         header = "ms, grad_hess(y, raw) (out= not available: allocates its outputs)"
     else:
         header = "ms (* = grad_hess(y, raw): out= not available for that loss)"
+    threads = numba.config.NUMBA_NUM_THREADS
     print(f"\nKernels: {n:,} rows of float64 targets (multiclass: {n // CLASSES:,} rows x {CLASSES} classes); "
-          "float64 g, h; floor = np.copyto(g, raw); np.copyto(h, y)\n")
-    print(f"| loss | dtype | {header} | Mrows/s | floor ms | ratio | target | met |")
-    print("|---|---|---|---|---|---|---|---|")
+          "float64 g, h; floor = np.copyto(g, raw); np.copyto(h, y) (one thread); boostloss splits the rows "
+          f"over NUMBA_NUM_THREADS = {threads} threads (ratio), or 1 (last ratio)\n")
+    print(f"| loss | dtype | {header} | Mrows/s | floor ms | ratio | target | met | ms, 1 thread | ratio, 1 thread |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     missed = 0
     for row in rows:
         shape = row["shape"]
@@ -551,14 +647,15 @@ def print_kernels(rows, n):
         if "error" in row:
             missed += 1
             print(f"| {name} | {row['dtype']} | - | - | {row['floor']:.2f} | - | <= {KERNEL_TARGET:g} | "
-                  f"no ({row['error']}) |")
+                  f"no ({row['error']}) | - | - |")
             continue
         ratio = row["ms"] / row["floor"]
         met = ratio <= KERNEL_TARGET
         missed += not met
         star = "*" if len(used) == 2 and not row["out"] else ""
         print(f"| {name} | {row['dtype']} | {row['ms']:.2f}{star} | {shape[0] / row['ms'] / 1e3:.1f} | "
-              f"{row['floor']:.2f} | {ratio:.2f} | <= {KERNEL_TARGET:g} | {'yes' if met else 'no'} |", flush=True)
+              f"{row['floor']:.2f} | {ratio:.2f} | <= {KERNEL_TARGET:g} | {'yes' if met else 'no'} | "
+              f"{row['ms1']:.2f} | {row['ms1'] / row['floor']:.2f} |", flush=True)
     return missed
 
 

@@ -44,6 +44,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, 
 from sklearn.utils.validation import check_is_fitted
 
 from ._booster import import_booster, per_row
+from .losses import kernels
 from .losses.base import check_sample_weight
 from .losses.binary import BinaryLoss
 from .losses.multiclass import TwoClassView
@@ -297,7 +298,7 @@ def _scale_sums(y, w, loss, init, residual):
     w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
     raw = per_row(init, y.size)
     hess = 0.0 if residual is None else loss.grad_hess(y, raw, w, residual_scale=residual)[1].sum()
-    return np.array([w.sum(), np.dot(w, np.abs(raw - y)), hess])
+    return np.array([w.sum(), kernels.dot(w, np.abs(raw - y)), hess])  # not np.dot: see kernels.dot
 
 
 def boosting_scale(loss, y, sample_weight, init, per_round=False):

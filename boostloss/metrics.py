@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, softmax
 
+from .losses import kernels
 from .losses.base import (
     IdentityLink,
     Link,
@@ -72,7 +73,7 @@ class Metric(Parametrized):
         w = check_sample_weight(sample_weight, y.shape[0], self)
         if w is None:
             return float(values.sum()), float(values.shape[0])
-        return float(np.dot(w, values)), float(w.sum())
+        return kernels.dot(w, values), float(w.sum())  # not np.dot: see kernels.dot
 
 
 class MAE(Metric):

@@ -126,3 +126,19 @@ def test_catboost_objective_checks_blocks_again_after_training():
 def test_unweighted_quantile_selects_what_unit_weights_sort_to(values, quantile):
     values = np.array(values)
     assert weighted_quantile(values, quantile) == weighted_quantile(values, quantile, np.ones(values.size))
+
+
+# --------------------------------------------------------------------------- reductions
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=0, max_size=300), dtype=st.sampled_from([np.float32, np.float64]))
+def test_compiled_sums_match_numpy(values, dtype):
+    a = np.array(values, dtype=dtype)
+    b = np.linspace(0.1, 3.0, a.size)
+    scale = np.abs(a).astype(np.float64) @ np.abs(b) + 1e-300
+    assert abs(kernels.dot(b, a) - float(np.dot(b, a.astype(np.float64)))) <= 1e-12 * scale
+    size = np.abs(a).astype(np.float64).sum() + 1e-300
+    assert abs(kernels.total(a) - float(a.astype(np.float64).sum())) <= 1e-12 * size
+    grad, hess = a.copy(), 2 * a
+    kernels.scale_pair(grad, hess, 0.5)
+    np.testing.assert_array_equal(grad, (a.astype(np.float64) * 0.5).astype(dtype))
+    np.testing.assert_array_equal(hess, (2 * a.astype(np.float64) * 0.5).astype(dtype))

@@ -363,11 +363,14 @@ class Loss(Parametrized):
         factor = scale.factor
         if factor is None:
             weight = float(np.sum(w)) if w is not None else float(hess.shape[0])
-            total = float(hess.sum(dtype=np.float64))
+            total = kernels.total(hess) if hess.ndim == 1 else float(hess.sum(dtype=np.float64))
             weight, total = reduce(np.array([weight, total])) if reduce else (weight, total)
             factor = weight / total if np.isfinite(total) and total > 0 else 1.0
-        grad *= factor
-        hess *= factor
+        if grad.ndim == 1:
+            kernels.scale_pair(grad, hess, factor)
+        else:
+            grad *= factor
+            hess *= factor
         return grad, hess
 
     def boosting_scale(self, y, raw, sample_weight=None):
@@ -379,7 +382,7 @@ class Loss(Parametrized):
             return None
         y, raw = self._check_shapes(y, raw)
         w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        residual = float(np.dot(w, np.abs(raw - y)) / w.sum()) or 1.0
+        residual = kernels.dot(w, np.abs(raw - y)) / float(w.sum()) or 1.0
         hess = self.grad_hess(y, raw, w, residual_scale=residual)[1]
         total = float(hess.sum())
         factor = float(w.sum()) / total if np.isfinite(total) and total > 0 else 1.0

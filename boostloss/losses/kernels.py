@@ -215,6 +215,34 @@ def mean_abs_residual(y, raw):
     return total / max(y.size, 1)
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def total(a):
+    """sum(a) accumulated in float64 (reassociated, so vectorised: order-dependent in the last bits)."""
+    s = 0.0
+    for i in range(a.size):
+        s += a[i]
+    return s
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def dot(a, b):
+    """sum(a * b) in float64 on this thread. ``np.dot`` hands long vectors to OpenBLAS, whose
+    threads then spin-wait for more work on the cores the booster's threads are about to use:
+    one such call before training made a 200,000-row XGBoost fit on 2 cores ~15% slower."""
+    s = 0.0
+    for i in range(a.size):
+        s += a[i] * b[i]
+    return s
+
+
+@njit(**_JIT)
+def scale_pair(grad, hess, factor):
+    """grad *= factor; hess *= factor, in one pass."""
+    for i in range(grad.size):
+        grad[i] *= factor
+        hess[i] *= factor
+
+
 @njit(**_INLINE)
 def _secant_l1(a, eps):
     return 1.0 / max(a, eps)
@@ -278,10 +306,12 @@ def log_cosh(y, raw, w, params, grad, hess):
         a = abs(r)
         m = expm1(-2.0 * a)  # tanh(a) = -m / (2 + m); sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2a)
         t = -m / (2.0 + m)
-        e = exp(-2.0 * a)
-        secant = 1.0 - r * r / 3.0 if a < 1e-4 else t / a
         grad[i] = t if r >= 0 else -t
-        hess[i] = secant if policy == SECANT else 4.0 * e / ((1.0 + e) * (1.0 + e))
+        if policy == SECANT:  # loop-invariant: LLVM unswitches the loop, the secant one needs no exp
+            hess[i] = 1.0 - r * r / 3.0 if a < 1e-4 else t / a
+        else:
+            e = exp(-2.0 * a)
+            hess[i] = 4.0 * e / ((1.0 + e) * (1.0 + e))
     _weigh(grad, hess, w)
 
 
