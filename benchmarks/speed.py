@@ -141,7 +141,9 @@ def make_data(n, seed=0):
     linear = 0.8 * x[:, 0] - 0.5 * x[:, 1] + 0.3 * x[:, 2]
     signal = linear + np.sin(2 * x[:, 3]) + 0.5 * x[:, 4] * x[:, 5]
     binary_logit = -2.6 + 1.2 * linear + 0.5 * np.sin(2 * x[:, 3])  # about 10% positives
-    scores = x[:, :5] @ rng.normal(size=(5, CLASSES)) + rng.normal(scale=1.0, size=(n, CLASSES))
+    coef = rng.normal(size=(5, CLASSES))
+    # not x @ coef: a BLAS call leaves OpenBLAS's threads spinning on the cores the first fits need
+    scores = sum(x[:, j, None] * coef[j] for j in range(5)) + rng.normal(scale=1.0, size=(n, CLASSES))
     targets = {
         "regression": signal + rng.normal(size=n),
         "binary": (rng.random(n) < expit(binary_logit)).astype(np.float64),

@@ -69,13 +69,15 @@ class CatBoostObjective:
         return np.negative(ders, out=ders)
 
     def calc_ders_multi(self, approx, target, weight):
-        rows = self.__dict__.get("_rows")
-        if rows is None:  # per thread: CatBoost calls from several
-            rows = self.__dict__["_rows"] = threading.local()
-        row = getattr(rows, "row", None)
+        try:  # per thread: CatBoost calls from several
+            row = self._rows.row
+        except AttributeError:
+            row = None
+            if "_rows" not in self.__dict__:
+                self.__dict__["_rows"] = threading.local()
         if row is None or row.k != len(approx):
-            row = rows.row = _MulticlassRow(self.loss, len(approx))
-        return row(approx, target, 1.0 if weight is None else float(weight))
+            row = self._rows.row = _MulticlassRow(self.loss, len(approx))
+        return row(approx, target, 1.0 if weight is None else weight)
 
     @contextmanager
     def checked_targets(self):
@@ -125,25 +127,28 @@ class _MulticlassRow:
 
     def __init__(self, loss, k):
         self.loss, self.k = loss, k
-        self.y = np.zeros(1)
-        self.grad, self.hess = np.empty((1, k)), np.empty((1, k))
+        self.y, self.w = np.zeros(1), np.zeros(1)
+        self.both = np.empty((2, 1, k))  # gradient and Hessian rows, negated in one call
+        self.grad, self.hess = self.both
         self.hess_rows = [[0.0] * k for _ in range(k)]
         self.args = loss._kernel_args(getattr(loss, "hessian", "exact"), 0.0, self.grad) if loss.kernel else None
 
     def __call__(self, approx, target, weight):
         raw = np.asarray(approx, dtype=np.float64).reshape(1, self.k)
+        self.y[0] = target
         if self.args is None:  # a loss without a compiled kernel (e.g. a sum of losses)
-            self.y[0] = target
             self.loss.boosting_grad_hess(self.y, raw, None, out=(self.grad, self.hess))
+            self.both *= weight
         else:
             if not 0 <= target < self.k or target != int(target):
                 raise ValueError(f"{self.loss}: label {target!r} is not one of the classes 0..{self.k - 1}")
-            self.y[0] = target
-            self.loss.kernel(self.y, raw, _NO_WEIGHTS, *self.args, self.grad, self.hess)
-        hess = (-weight * self.hess[0]).tolist()
-        for j in range(self.k):
-            self.hess_rows[j][j] = hess[j]
-        return (-weight * self.grad[0]).tolist(), self.hess_rows
+            self.w[0] = weight
+            self.loss.kernel(self.y, raw, self.w, *self.args, self.grad, self.hess)
+        np.negative(self.both, out=self.both)  # CatBoost's convention
+        rows = self.hess_rows
+        for j, value in enumerate(self.hess[0].tolist()):
+            rows[j][j] = value
+        return self.grad[0].tolist(), rows
 
 
 _NO_WEIGHTS = np.empty(0)

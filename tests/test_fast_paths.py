@@ -142,3 +142,17 @@ def test_compiled_sums_match_numpy(values, dtype):
     kernels.scale_pair(grad, hess, 0.5)
     np.testing.assert_array_equal(grad, (a.astype(np.float64) * 0.5).astype(dtype))
     np.testing.assert_array_equal(hess, (2 * a.astype(np.float64) * 0.5).astype(dtype))
+
+
+@pytest.mark.parametrize("loss", [bl.SoftmaxCrossEntropy(), bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]),
+                                  bl.SoftmaxCrossEntropy() + 0.5 * bl.MulticlassFocal()], ids=repr)
+def test_catboost_per_row_multiclass_ders_are_the_negated_weighted_rows(loss):
+    objective = bl.catboost.objective(loss)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        approx, label, weight = rng.normal(size=3), float(rng.integers(3)), float(rng.uniform(0.1, 3.0))
+        grad, hess = loss.boosting_grad_hess(np.array([label]), approx[None, :])
+        der1, der2 = objective.calc_ders_multi(approx, label, weight)
+        np.testing.assert_allclose(der1, -weight * grad[0], rtol=1e-14)
+        np.testing.assert_allclose(np.diag(der2), -weight * hess[0], rtol=1e-14)
+        assert np.count_nonzero(np.asarray(der2) - np.diag(np.diag(der2))) == 0
