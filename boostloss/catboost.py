@@ -305,14 +305,34 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     checked = params["loss_function"].checked_targets() if native is None else nullcontext()
     try:
         for data in pools:
-            data.set_baseline(per_row(init, data.num_row()))
+            _set_rows(data, [tuple(init.tolist())] * data.num_row())  # the start, on every row
         with checked:
             model.fit(pool, eval_set=eval_set, **fit_kwargs)
     finally:
         for data, baseline in zip(pools, saved, strict=True):
-            data.set_baseline(baseline)
+            _restore_baseline(data, baseline)
     model.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
     return model
+
+
+def _set_rows(pool, rows: list) -> None:
+    """Set ``pool``'s baseline to ``rows``, a list of one tuple per row. ``Pool.set_baseline``
+    converts its argument to an array and reads it back row by row in Python (~90 ms per
+    200,000 rows, even with no columns); CatBoost's internal setter, which it calls, reads a
+    list of tuples in ~2 ms. The public method is used where the internal one is missing."""
+    setter = getattr(pool, "_set_baseline", None)
+    if setter is None:
+        pool.set_baseline(np.array(rows, dtype=np.float64).reshape(pool.num_row(), -1))
+    else:
+        setter(rows)
+
+
+def _restore_baseline(pool, baseline):
+    """Give ``pool`` back its ``baseline`` (usually none: an (n, 0) array)."""
+    if baseline.size == 0:
+        _set_rows(pool, [()] * pool.num_row())
+    else:
+        pool.set_baseline(baseline)
 
 
 def _pool_weight(pool):

@@ -156,3 +156,27 @@ def test_catboost_per_row_multiclass_ders_are_the_negated_weighted_rows(loss):
         np.testing.assert_allclose(der1, -weight * grad[0], rtol=1e-14)
         np.testing.assert_allclose(np.diag(der2), -weight * hess[0], rtol=1e-14)
         assert np.count_nonzero(np.asarray(der2) - np.diag(np.diag(der2))) == 0
+
+
+@pytest.mark.parametrize("start", [(), (0.25,), (0.1, -0.2, 0.3)])
+def test_catboost_constant_baselines_set_fast_equal_the_public_setter(start):
+    catboost = pytest.importorskip("catboost")
+    from boostloss.catboost import _set_rows
+
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    public, fast = catboost.Pool(X, np.arange(50.0)), catboost.Pool(X, np.arange(50.0))
+    public.set_baseline(np.tile(np.array(start, dtype=np.float64), (50, 1)).reshape(50, len(start)))
+    _set_rows(fast, [start] * 50)
+    assert fast.get_baseline().shape == public.get_baseline().shape == (50, len(start))
+    np.testing.assert_array_equal(fast.get_baseline(), public.get_baseline())
+
+    class PublicOnly:  # a CatBoost without the internal setter: the public one gets the same array
+        def num_row(self):
+            return 50
+
+        def set_baseline(self, baseline):
+            self.baseline = baseline
+
+    other = PublicOnly()
+    _set_rows(other, [start] * 50)
+    np.testing.assert_array_equal(other.baseline, np.tile(np.array(start), (50, 1)).reshape(50, len(start)))
