@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from importlib import import_module
 
@@ -56,19 +58,24 @@ def per_row(init: np.ndarray, n: int) -> np.ndarray:
     return np.full(n, init[0]) if init.size == 1 else np.tile(init, (n, 1))
 
 
+_CHECKED: dict = {}  # RoundInputs token -> [training set, its targets], during train()
+
+
 class RoundInputs:
     """What an objective reuses from one boosting round to the next: the targets and weights,
     validated and converted once (and again only when the booster hands over different ones:
     they are compared with a copy, which costs far less than validating), and the gradient
     and Hessian buffers, which boosters copy from before the next round. Kept per thread (one
-    objective may serve several threads, e.g. Dask workers in one process). Pickles empty."""
+    objective may serve several threads, e.g. Dask workers in one process). Pickles empty
+    but for its token."""
 
-    def __init__(self, loss):
+    def __init__(self, loss, token=None):
         self.loss = loss
+        self.token = token or uuid.uuid4().hex  # shared by copies (boosters deep-copy their params)
         self._local = threading.local()
 
     def __reduce__(self):
-        return type(self), (self.loss,)
+        return type(self), (self.loss, self.token)
 
     def __getattr__(self, name):  # _source, _prepared, _buffers: this thread's, None at first
         if name.startswith("_") and name != "_local":
@@ -80,6 +87,28 @@ class RoundInputs:
             setattr(self._local, name, value)
         else:
             super().__setattr__(name, value)
+
+    @contextmanager
+    def checked(self, data):
+        """For ``train()``, which has validated ``data``'s targets: inside the block,
+        ``targets_of(data, ...)`` for this very training set (the booster hands the same object
+        every round) fetches its targets once, as the booster holds them by then (LightGBM
+        converts its labels to float32 when it constructs the Dataset), and not every round.
+        Holds for this object and for the copies the booster makes of it."""
+        _CHECKED[self.token] = [data, None]
+        try:
+            yield
+        finally:
+            _CHECKED.pop(self.token, None)
+
+    def targets_of(self, data, fetch):
+        """``targets(*fetch())``, fetched once per training inside ``checked(data)``."""
+        entry = _CHECKED.get(self.token)
+        if entry is None or entry[0] is not data:
+            return self.targets(*fetch())
+        if entry[1] is None:
+            entry[1] = self.targets(*fetch())
+        return entry[1]
 
     def targets(self, labels, weights):
         """``(y, w)``: ``loss.validate``-d float64 targets and weights (None for none)."""

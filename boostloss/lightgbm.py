@@ -44,10 +44,11 @@ class LightGBMObjective:
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
-            raw, labels, weights = first, second.get_label(), second.get_weight()
+            raw = first
+            y, w = self.inputs.targets_of(second, lambda: (second.get_label(), second.get_weight()))
         else:
-            labels, raw, weights = first, second, sample_weight
-        y, w = self.inputs.targets(labels, weights)
+            raw = second
+            y, w = self.inputs.targets(first, sample_weight)
         return self.loss.boosting_grad_hess(y, raw, w, self.scale, out=self.inputs.buffers(raw, np.float32))
 
     def __repr__(self):
@@ -143,7 +144,8 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     callbacks = list(callbacks or [])
     labels, weights = _labels(train_set)
     init = start_scores(loss, labels, weights, params.get("num_class"))
-    params = {**params, "objective": objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))}
+    obj = objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))
+    params = {**params, "objective": obj}
     if loss.is_multiclass:
         params.setdefault("num_class", init.size)
     for dataset in [train_set, *valid_sets]:
@@ -153,7 +155,7 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
             dataset.set_init_score(per_row(init, len(y)))
     if init_model is None:
         callbacks.append(_AddStartToFirstTrees(init))
-    with _no_usable_feature_is_a_value_error(len(labels)):
+    with _no_usable_feature_is_a_value_error(len(labels)), obj.inputs.checked(train_set):
         return lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets,
                          feval=feval or metric(loss), init_model=init_model, callbacks=callbacks, **kwargs)
 

@@ -49,10 +49,11 @@ class XGBoostObjective:
 
     def __call__(self, first, second, *, sample_weight=None):
         if isinstance(second, _xgb().DMatrix):
-            raw, labels, weights = first, second.get_label(), second.get_weight()
+            raw = first
+            y, w = self.inputs.targets_of(second, lambda: (second.get_label(), second.get_weight()))
         else:
-            labels, raw, weights = first, second, sample_weight
-        y, w = self.inputs.targets(labels, weights)
+            raw = second
+            y, w = self.inputs.targets(first, sample_weight)
         return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers(),
                                             out=self.inputs.buffers(raw, np.float32))
 
@@ -113,9 +114,11 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     else:
         params["base_score"] = float(init[0])
     params.setdefault("disable_default_eval_metric", True)
-    scale = boosting_scale(loss, dtrain.get_label(), dtrain.get_weight(), init, per_round=True)
-    return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=objective(loss, scale),
-                     custom_metric=custom_metric or metric(loss), **kwargs)
+    labels, weights = dtrain.get_label(), dtrain.get_weight()
+    obj = objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))
+    with obj.inputs.checked(dtrain):
+        return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=obj,
+                         custom_metric=custom_metric or metric(loss), **kwargs)
 
 
 def predict(model, data, loss, **kwargs) -> np.ndarray:

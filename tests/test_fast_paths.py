@@ -180,3 +180,24 @@ def test_catboost_constant_baselines_set_fast_equal_the_public_setter(start):
     other = PublicOnly()
     _set_rows(other, [start] * 50)
     np.testing.assert_array_equal(other.baseline, np.tile(np.array(start), (50, 1)).reshape(50, len(start)))
+
+
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+def test_train_reads_the_training_labels_once_not_every_round(booster, monkeypatch):
+    module = pytest.importorskip(booster)
+    data_class = module.DMatrix if booster == "xgboost" else module.Dataset
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(400, 3)), rng.normal(size=400)
+    data = module.DMatrix(X, y) if booster == "xgboost" else module.Dataset(X, y, free_raw_data=False)
+    reads = []
+    original = data_class.get_label
+    monkeypatch.setattr(data_class, "get_label", lambda self: reads.append(1) or original(self))
+    params = {"max_depth": 2, "verbosity": 0} if booster == "xgboost" else {"num_leaves": 4, "verbose": -1}
+    model = getattr(bl, booster).train(bl.Huber(), params, data, 30)
+    assert len(reads) <= 4  # validation, start and scale: not once per round
+    # and the objective outside train() still reads (and checks) what it is handed
+    objective = bl.xgboost.objective(bl.Huber()) if booster == "xgboost" else bl.lightgbm.objective(bl.Huber())
+    raw = model.predict(module.DMatrix(X) if booster == "xgboost" else X)
+    before = len(reads)
+    objective(raw, data)
+    assert len(reads) == before + 1
