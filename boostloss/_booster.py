@@ -101,6 +101,10 @@ class RoundInputs:
         finally:
             _CHECKED.pop(self.token, None)
 
+    def is_checked(self) -> bool:
+        """Whether this object (or the one it was copied from) is inside ``checked``."""
+        return self.token in _CHECKED
+
     def targets_of(self, data, fetch):
         """``targets(*fetch())``, fetched once per training inside ``checked(data)``."""
         entry = _CHECKED.get(self.token)

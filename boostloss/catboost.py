@@ -26,13 +26,12 @@ once per row for multiclass); the start, bias and default metric (in Python) sta
 from __future__ import annotations
 
 import threading
-import uuid
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
 from . import losses as L
-from ._booster import boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
+from ._booster import RoundInputs, boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
 from .losses.base import secant_floor
 from .registry import get_loss
 
@@ -50,10 +49,10 @@ class CatBoostObjective:
     def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
         self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
-        self._token = uuid.uuid4().hex  # names this objective and its copies in _CHECKED
+        self.inputs = RoundInputs(self.loss)  # only its token: see checked_targets
 
     def calc_ders_range(self, approxes, targets, weights):
-        if self.__dict__.get("_token") in _CHECKED:  # see checked_targets: one kernel call per block
+        if self.inputs.is_checked():  # see checked_targets: one kernel call per block
             kernel, args, factor = self.__dict__.get("_prepared") or self._prepare()
             ders = np.empty((2, targets.shape[0]))
             kernel(targets, approxes, _NO_WEIGHTS if weights is None else weights, *args, ders[0], ders[1])
@@ -90,11 +89,8 @@ class CatBoostObjective:
         if self._prepare() is None:
             yield self
             return
-        _CHECKED.add(self._token)
-        try:
+        with self.inputs.checked(None):
             yield self
-        finally:
-            _CHECKED.discard(self._token)
 
     def _prepare(self):
         """``(kernel, kernel args, factor)`` for the fixed scale (factor negated, as CatBoost
@@ -152,7 +148,6 @@ class _MulticlassRow:
 
 
 _NO_WEIGHTS = np.empty(0)
-_CHECKED: set[str] = set()  # tokens of the objectives inside CatBoostObjective.checked_targets
 
 
 class CatBoostMetric:

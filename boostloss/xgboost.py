@@ -105,7 +105,8 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     xgb = _xgb()
     loss = get_loss(loss)
     params = dict(params)
-    init = start_scores(loss, dtrain.get_label(), dtrain.get_weight(), params.get("num_class"))
+    labels, weights = dtrain.get_label(), dtrain.get_weight()
+    init = start_scores(loss, labels, weights, params.get("num_class"))
     for data, _ in evals:
         loss.validate(data.get_label(), nonempty(data.get_weight()))
     if loss.is_multiclass:
@@ -114,7 +115,6 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     else:
         params["base_score"] = float(init[0])
     params.setdefault("disable_default_eval_metric", True)
-    labels, weights = dtrain.get_label(), dtrain.get_weight()
     obj = objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))
     with obj.inputs.checked(dtrain):
         return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=obj,

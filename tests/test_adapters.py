@@ -623,7 +623,7 @@ def test_catboost_fit_with_numba_installed_does_not_jit_and_still_pickles():
     # CatBoost says "Failed to optimize method ..." or "Can't optimze method ..." when it tries
     messages = [str(w.message) for w in caught if "optimi" in str(w.message) or "optimze" in str(w.message)]
     assert messages == []
-    assert vars(objective).keys() == {"loss", "scale", "_token"}  # no compiled method was put on the instance
+    assert vars(objective).keys() == {"loss", "scale", "inputs"}  # no compiled method was put on the instance
     assert not any(callable(value) for value in vars(objective).values())
     for obj in (objective, metric, model):
         pickle.loads(pickle.dumps(obj))

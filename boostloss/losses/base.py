@@ -363,14 +363,10 @@ class Loss(Parametrized):
         factor = scale.factor
         if factor is None:
             weight = float(np.sum(w)) if w is not None else float(hess.shape[0])
-            total = kernels.total(hess) if hess.ndim == 1 else float(hess.sum(dtype=np.float64))
+            total = kernels.total(hess)
             weight, total = reduce(np.array([weight, total])) if reduce else (weight, total)
             factor = weight / total if np.isfinite(total) and total > 0 else 1.0
-        if grad.ndim == 1:
-            kernels.scale_pair(grad, hess, factor)
-        else:
-            grad *= factor
-            hess *= factor
+        kernels.scale_pair(grad, hess, factor)  # one output (multiclass losses are not rescaled)
         return grad, hess
 
     def boosting_scale(self, y, raw, sample_weight=None):
