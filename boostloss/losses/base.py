@@ -329,8 +329,8 @@ class Loss(Parametrized):
         The gradient is exact; the Hessian follows the loss's Hessian policy (see
         ``exact_grad_hess`` for the exact pair). Both are multiplied by ``sample_weight``.
         ``residual_scale`` sets the floor of the piecewise-linear losses' secant Hessians
-        (default: the mean absolute residual of this batch). ``out``: a pair of float64 arrays
-        shaped like ``raw`` to write into (returned), instead of new ones.
+        (default: the mean absolute residual of this batch). ``out``: a pair of float64 (or
+        float32) arrays shaped like ``raw`` to write into (returned), instead of new ones.
         """
         y, raw = self._check_shapes(y, raw)
         w = None if sample_weight is None else check_sample_weight(sample_weight, y.shape[0], self)

@@ -1,12 +1,12 @@
 """Compiled gradient/Hessian kernels: one fused loop per loss, then a pass for the weights.
 
-Every kernel has the signature ``kernel(y, raw, w, params, grad, hess)``: ``y`` float64 (or
-float32) targets,
-``raw`` float32 or float64 scores (shape ``(n,)``, or ``(n, k)`` for multiclass losses, in
-either memory order), ``w`` float64 weights or an empty array for none, ``params`` a float64
-vector (``params[0]`` the Hessian policy code, see ``POLICY``; then the loss's parameters), and
-``grad``/``hess`` preallocated float64 or float32 outputs shaped like ``raw``. The formulas are those of the loss
-classes' docstrings; the classes in ``regression``, ``binary`` and ``multiclass`` name their kernel.
+Every kernel has the signature ``kernel(y, raw, w, params, grad, hess)``: ``y`` float64 or
+float32 targets, ``raw`` float32 or float64 scores (shape ``(n,)``, or ``(n, k)`` for multiclass
+losses, in either memory order), ``w`` float64 or float32 weights or an empty array for none,
+``params`` a float64 vector (``params[0]`` the Hessian policy code, see ``POLICY``; then the
+loss's parameters), and ``grad``/``hess`` preallocated float64 or float32 outputs shaped like
+``raw``. The formulas are those of the loss classes' docstrings; the classes in ``regression``,
+``binary`` and ``multiclass`` name their kernel.
 
 Speed: NumPy evaluates a formula one operation at a time through temporary arrays, and SciPy's
 ``expit``/``log_expit`` are scalar loops; a compiled loop reads each input once and writes each
