@@ -146,3 +146,105 @@ def _equal(a, b) -> bool:
 def nonempty(weights):
     """Booster weight getters return empty arrays or None for 'no weights'; normalise to None."""
     return None if weights is None or np.size(weights) == 0 else weights
+
+
+
+class LeafRefit:
+    """Leaf refits for one training run (``Loss.refits_leaves``): each new tree's leaves are set
+    to ``shrinkage * loss.leaf_values`` of the training rows they hold, as the boosters' own L1
+    and quantile objectives do.
+
+    The booster keeps the scores it computed with the trees' first leaf values; ``offset`` is
+    what to add to them to get the refitted model's scores, for the training set and for each
+    evaluation set. ``trees`` is the booster's side (see the adapters): ``count()``, the trees
+    grown so far; ``leaves(data, tree)``, the leaf index of each row of ``data``;
+    ``leaf_table(tree)``, the tree's stored leaf values (indexed by leaf) and its shrinkage;
+    ``store(tree, values)``. Objectives call ``train_scores`` every round, metrics ``offset``;
+    a tree is refitted by whichever comes first after it is grown (``sync``), so before anything
+    is evaluated on it.
+    """
+
+    def __init__(self, loss, trees, train, labels, weights, key=None):
+        self.loss, self.trees = loss, trees
+        self.y = np.asarray(labels, dtype=np.float64)
+        self.w = None if nonempty(weights) is None else np.asarray(weights, dtype=np.float64)
+        self.first = self.done = None  # trees before this run (an init_model's are kept), trees refitted
+        self.before = None  # the refitted model's training scores before the newest tree
+        self.changes = {}  # tree -> change of each of its leaves' values
+        self.sets = [_RefitSet(train, key, self.y)]  # the training set, then the evaluation sets
+
+    def add(self, data, key=None, labels=None) -> None:
+        """Register an evaluation set: ``data`` as ``trees.leaves`` takes it, ``key`` the object
+        the booster hands its metric for it; ``labels`` identify it where a metric is handed
+        labels instead (the scikit-learn APIs)."""
+        self.sets.append(_RefitSet(data, key, labels))
+
+    def close(self) -> None:
+        """End of the run: let go of the booster and the data (copies of the objective that the
+        booster keeps share this object); from now on scores pass unchanged."""
+        self.trees = self.y = self.w = self.before = None
+        self.sets, self.changes = [], {}
+
+    def train_scores(self, scores) -> np.ndarray:
+        """The refitted model's training scores, from the booster's ``scores`` of this round."""
+        if self.trees is None:
+            return scores
+        if self.done is None:
+            self.first = self.done = self.trees.count()
+        self.sync()
+        self.before = np.asarray(scores, dtype=np.float64) + self._bring_up(self.sets[0])
+        return self.before
+
+    def sync(self) -> None:
+        """Refit the newest tree, if it has not been yet."""
+        if self.before is None or self.trees is None or self.trees.count() == self.done:
+            return
+        tree, train = self.done, self.sets[0]
+        leaves = np.asarray(self.trees.leaves(train.data, tree), dtype=np.int64)
+        stored, shrinkage = self.trees.leaf_table(tree)
+        fitted = self.loss.leaf_values(self.y, self.before, leaves, stored.size, self.w)
+        values = np.where(np.isnan(fitted), stored, shrinkage * fitted)
+        self.trees.store(tree, values)
+        self.changes[tree] = values - stored
+        self.done += 1
+        train.add(self.changes[tree][leaves], self.done)
+
+    def offset(self, which):
+        """What to add to the booster's scores of a registered set: ``which`` is the data set
+        the booster hands the metric, or its labels; 0 for a set not registered."""
+        self.sync()
+        entry = self._find(which)
+        return 0.0 if entry is None or self.done is None else self._bring_up(entry)
+
+    def _bring_up(self, entry):
+        """``entry``'s offset, with the changes of the trees refitted since its last update."""
+        for tree in range(max(entry.trees, self.first), self.done):
+            leaves = np.asarray(self.trees.leaves(entry.data, tree), dtype=np.int64)
+            entry.add(self.changes[tree][leaves], tree + 1)
+        entry.trees = self.done
+        return entry.offset
+
+    def _find(self, which):
+        for entry in self.sets:
+            if entry.key is not None and entry.key is which:
+                return entry
+        if isinstance(which, np.ndarray):
+            labels = which.astype(np.float32, copy=False)
+            for entry in self.sets:
+                if entry.labels is not None and np.array_equal(entry.labels, labels):
+                    return entry
+        return None
+
+
+class _RefitSet:
+    """A data set of a ``LeafRefit``: its offset (0 or one value per row) and the trees it covers."""
+
+    def __init__(self, data, key, labels):
+        self.data, self.key = data, key
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.float32)
+        self.offset = 0.0
+        self.trees = 0
+
+    def add(self, change, trees) -> None:
+        self.offset = self.offset + change
+        self.trees = trees

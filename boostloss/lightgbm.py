@@ -23,7 +23,16 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._booster import RoundInputs, boosting_scale, import_booster, nonempty, per_row, resolve_metric, start_scores
+from ._booster import (
+    LeafRefit,
+    RoundInputs,
+    boosting_scale,
+    import_booster,
+    nonempty,
+    per_row,
+    resolve_metric,
+    start_scores,
+)
 from .registry import get_loss
 
 
@@ -41,6 +50,7 @@ class LightGBMObjective:
         self.loss = get_loss(loss)
         self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
         self.inputs = RoundInputs(self.loss)
+        self.refit = None  # a LeafRefit while train() or fit_estimator() runs
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
@@ -49,7 +59,19 @@ class LightGBMObjective:
         else:
             raw = second
             y, w = self.inputs.targets(first, sample_weight)
+        if self.refit is not None:
+            raw = self.refit.train_scores(raw)
         return self.loss.boosting_grad_hess(y, raw, w, self.scale, out=self.inputs.buffers(raw, np.float32))
+
+    def __getstate__(self):
+        return {**self.__dict__, "refit": None}  # a run's refit holds the booster and the data
+
+    def __deepcopy__(self, memo):
+        """LightGBM deep-copies its parameters: the copy shares the run's refit (and the
+        round caches, kept per thread) with this object."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)  # copy.copy would go through __getstate__
+        return twin
 
     def __repr__(self):
         return f"bl.lightgbm.objective({self.loss!r})"
@@ -69,6 +91,95 @@ class LightGBMMetric:
             y, raw, w = first, second, nonempty(sample_weight)
         value = self.metric.final(*self.metric.sums(y, raw, w, self.link))
         return self.metric.name, value, self.metric.higher_is_better
+
+
+class _Refitted:
+    """A metric (``feval`` or scikit-learn ``eval_metric``) evaluated on the refitted model's
+    scores: LightGBM's own scores keep the leaf values the trees were grown with."""
+
+    def __init__(self, metric, refit):
+        self.metric, self.refit = metric, refit
+
+    def __call__(self, first, second, sample_weight=None):
+        if isinstance(second, _lgb().Dataset):
+            return self.metric(first + self.refit.offset(second), second)
+        return self.metric(first, second + self.refit.offset(np.asarray(first)), sample_weight)
+
+
+_THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")  # LightGBM's aliases
+
+
+class _LightGBMTrees:
+    """LightGBM's side of a ``LeafRefit``: leaf indices by prediction on the raw features, leaf
+    values and shrinkage from the tree's dump, new values through ``set_leaf_output``."""
+
+    before_iteration = True  # also the callback that hands over the Booster
+
+    def __init__(self):
+        self.booster = None
+
+    def __call__(self, env):
+        self.booster = env.model
+
+    def count(self) -> int:
+        return self.booster.current_iteration()
+
+    def leaves(self, data, tree):
+        # with the booster's own thread count: OpenMP's default (all cores) would leave idle
+        # threads spinning beside the training threads (measured 50x slower rounds)
+        threads = {k: v for k, v in self.booster.params.items() if k in _THREADS}
+        return self.booster.predict(data, pred_leaf=True, start_iteration=tree, num_iteration=1, **threads).ravel()
+
+    def leaf_table(self, tree):
+        info = self.booster.dump_model(start_iteration=tree, num_iteration=1)["tree_info"][0]
+        values, nodes = np.empty(info["num_leaves"]), [info["tree_structure"]]
+        while nodes:
+            node = nodes.pop()
+            if "leaf_value" in node:
+                values[node.get("leaf_index", 0)] = node["leaf_value"]
+            else:
+                nodes += [node["left_child"], node["right_child"]]
+        return values, float(info["shrinkage"])
+
+    def store(self, tree, values) -> None:
+        for leaf, value in enumerate(values.tolist()):
+            self.booster.set_leaf_output(tree, leaf, value)
+
+
+class _SyncRefit:
+    """Callback: refit the newest tree after each iteration (if no metric has yet); it goes before
+    ``_AddStartToFirstTrees`` in the list of callbacks, which LightGBM runs in that order."""
+
+    before_iteration = False
+
+    def __init__(self, refit):
+        self.refit = refit
+
+    def __call__(self, env):
+        self.refit.sync()
+
+
+def _end_refit(obj) -> None:
+    if obj.refit is not None:
+        obj.refit.close()
+        obj.refit = None
+
+
+def _leaf_refit(loss, params, labels, weights, train, evals):
+    """The ``LeafRefit`` of a run and its callbacks, or (None, []) where leaves are not refitted:
+    losses without refits, boosting other than gbdt (dart, rf), linear trees, or a data set
+    whose raw features are gone (LightGBM frees them once a Dataset is constructed). ``train``
+    and each of ``evals`` are ``(raw features, key, labels)`` (see ``LeafRefit.add``)."""
+    boosting = next((params[k] for k in ("boosting", "boosting_type", "boost") if k in params), "gbdt")
+    if (not loss.refits_leaves or boosting != "gbdt" or params.get("linear_tree")
+            or any(data is None or isinstance(data, (str, bytes)) or hasattr(data, "__fspath__")
+                   for data, _, _ in [train, *evals])):
+        return None, []
+    trees = _LightGBMTrees()
+    refit = LeafRefit(loss, trees, train[0], labels, weights, key=train[1])
+    for data, key, eval_labels in evals:
+        refit.add(data, key, eval_labels)
+    return refit, [trees, _SyncRefit(refit)]
 
 
 class _AddStartToFirstTrees:
@@ -134,7 +245,11 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     """``lgb.train`` with ``loss`` as objective and metric, started from ``loss.init_score``.
 
     Labels and weights of every dataset are validated first. With ``init_model`` training
-    continues from that model's scores instead. Other keyword arguments go to ``lgb.train``.
+    continues from that model's scores instead. For losses with leaf refits
+    (``loss.refits_leaves``: absolute error, quantile, MAPE) each new tree's leaves are set to
+    ``loss.leaf_values`` (as LightGBM's own objectives renew them) when the datasets still hold
+    their raw features (not built from files or constructed beforehand) and boosting is gbdt;
+    every ``feval`` then sees the refitted scores. Other keyword arguments go to ``lgb.train``.
     Returns the Booster, whose own predictions include the start score.
     """
     lgb = _lgb()
@@ -153,11 +268,20 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
         loss.validate(y, w)
         if init_model is None:
             dataset.set_init_score(per_row(init, len(y)))
+    evals = [(data.data, data, None) for data in valid_sets if data is not train_set]
+    obj.refit, extra = _leaf_refit(loss, params, labels, weights, (train_set.data, train_set, None), evals)
+    callbacks += extra  # LightGBM runs callbacks in list order: refits before the start is added
     if init_model is None:
         callbacks.append(_AddStartToFirstTrees(init))
-    with _no_usable_feature_is_a_value_error(len(labels)), obj.inputs.checked(train_set):
-        return lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets,
-                         feval=feval or metric(loss), init_model=init_model, callbacks=callbacks, **kwargs)
+    fevals = [metric(loss)] if feval is None else list(feval) if isinstance(feval, (list, tuple)) else [feval]
+    if obj.refit is not None:
+        fevals = [_Refitted(f, obj.refit) for f in fevals]
+    try:
+        with _no_usable_feature_is_a_value_error(len(labels)), obj.inputs.checked(train_set):
+            return lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets, feval=fevals,
+                             init_model=init_model, callbacks=callbacks, **kwargs)
+    finally:
+        _end_refit(obj)
 
 
 def predict(model, data, loss, **kwargs) -> np.ndarray:
@@ -174,28 +298,36 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
                   eval_metric=None, early_stopping_rounds=None, **fit_params):
     """Fit a LightGBM scikit-learn estimator (in place) with ``loss``, started from its optimal
     constant on the training and evaluation sets, the start added into the first trees so
-    the fitted model predicts from it. Used by ``boostloss.sklearn``. Early stopping, if asked,
-    watches ``eval_metric`` (default: the loss)."""
+    the fitted model predicts from it, leaves refitted as in ``train``. Used by
+    ``boostloss.sklearn``. Early stopping, if asked, watches ``eval_metric`` (default: the loss)."""
     lgb = _lgb()
     loss = get_loss(loss)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
     scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
-    estimator.set_params(objective=objective(loss, scale), metric="None")
+    obj = objective(loss, scale)
+    estimator.set_params(objective=obj, metric="None")
     if loss.is_multiclass:
         estimator.set_params(num_class=init.size)  # LGBMClassifier sets it only beyond two classes
-    callbacks = [*fit_params.pop("callbacks", []), _AddStartToFirstTrees(init)]
+    obj.refit, extra = _leaf_refit(loss, estimator.get_params(), y, sample_weight, (X, None, None),
+                                   [(xe, None, ye) for xe, ye in eval_set or []])
+    callbacks = [*fit_params.pop("callbacks", []), *extra, _AddStartToFirstTrees(init)]  # run in this order
     if early_stopping_rounds:
         callbacks.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
     if eval_set:
-        fit_params.update(eval_sample_weight=eval_sample_weight, eval_metric=metric(eval_metric or loss, loss),
+        watched = metric(eval_metric or loss, loss)
+        fit_params.update(eval_sample_weight=eval_sample_weight,
+                          eval_metric=watched if obj.refit is None else _Refitted(watched, obj.refit),
                           eval_init_score=[per_row(init, len(ye)) for _, ye in eval_set])
         if "eval_X" in inspect.signature(estimator.fit).parameters:  # LightGBM >= 4.7
             fit_params.update(eval_X=tuple(x for x, _ in eval_set), eval_y=tuple(ye for _, ye in eval_set))
         else:
             fit_params["eval_set"] = list(eval_set)
-    with _no_usable_feature_is_a_value_error(len(y)):
-        estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)), callbacks=callbacks,
-                      **fit_params)
+    try:
+        with _no_usable_feature_is_a_value_error(len(y)):
+            estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)), callbacks=callbacks,
+                          **fit_params)
+    finally:
+        _end_refit(obj)
     return init
 
 

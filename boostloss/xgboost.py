@@ -18,9 +18,11 @@ the objective through its ``sample_weight`` keyword.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
-from ._booster import RoundInputs, boosting_scale, import_booster, nonempty, resolve_metric, start_scores
+from ._booster import LeafRefit, RoundInputs, boosting_scale, import_booster, nonempty, resolve_metric, start_scores
 from .registry import get_loss
 
 
@@ -46,6 +48,7 @@ class XGBoostObjective:
         self.loss = get_loss(loss)
         self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
         self.inputs = RoundInputs(self.loss)
+        self.refit = None  # a LeafRefit while train() or fit_estimator() runs
 
     def __call__(self, first, second, *, sample_weight=None):
         if isinstance(second, _xgb().DMatrix):
@@ -54,8 +57,13 @@ class XGBoostObjective:
         else:
             raw = second
             y, w = self.inputs.targets(first, sample_weight)
+        if self.refit is not None:
+            raw = self.refit.train_scores(raw)
         return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers(),
                                             out=self.inputs.buffers(raw, np.float32))
+
+    def __getstate__(self):
+        return {**self.__dict__, "refit": None}  # a run's refit holds the booster and the data
 
     def __repr__(self):
         return f"bl.xgboost.objective({self.loss!r})"
@@ -82,6 +90,101 @@ class XGBoostMetric:
         return self.metric.final(*self.metric.sums(y, raw, w, self.link))
 
 
+class _Refitted:
+    """A metric (``custom_metric`` or scikit-learn ``eval_metric``) evaluated on the refitted
+    model's scores: XGBoost's own scores keep the leaf values the trees were grown with."""
+
+    def __init__(self, metric, refit):
+        self.metric, self.refit = metric, refit
+
+    @property
+    def __name__(self):
+        return getattr(self.metric, "__name__", "metric")
+
+    def __call__(self, first, second, **kwargs):
+        if isinstance(second, _xgb().DMatrix):
+            return self.metric(first + self.refit.offset(second), second)
+        return self.metric(first, second + self.refit.offset(np.asarray(first)), **kwargs)
+
+
+class _XGBoostTrees:
+    """XGBoost's side of a ``LeafRefit``: leaf indices by predicting with a one-tree slice of the
+    model, its leaf values from the slice's JSON, the shrinkage from the training configuration.
+    XGBoost has no setter for leaf values: ``write`` puts the new ones into the model's JSON
+    once, after training (the scores of the rounds come from ``LeafRefit``)."""
+
+    def __init__(self):
+        self.booster, self.values, self._slice = None, {}, (None, None)
+
+    def count(self) -> int:
+        return self.booster.num_boosted_rounds()
+
+    def _tree(self, tree):
+        if self._slice[0] != tree:
+            self._slice = (tree, self.booster[tree:tree + 1])
+        return self._slice[1]
+
+    def leaves(self, data, tree):
+        return self._tree(tree).predict(data, pred_leaf=True).ravel()
+
+    def leaf_table(self, tree):
+        nodes = json.loads(self._tree(tree).save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"][0]
+        config = json.loads(self.booster.save_config())["learner"]["gradient_booster"]["tree_train_param"]
+        return np.asarray(nodes["split_conditions"], dtype=np.float64), float(config["eta"])
+
+    def store(self, tree, values) -> None:
+        self.values[tree] = values
+
+    def write(self, booster):
+        """``booster`` with the new leaf values of its trees (in place); trees cut off by early
+        stopping's ``save_best`` are skipped."""
+        if not self.values:
+            return booster
+        model = json.loads(booster.save_raw("json"))
+        trees = model["learner"]["gradient_booster"]["model"]["trees"]
+        for tree, values in self.values.items():
+            if tree < len(trees):
+                nodes = trees[tree]
+                for node, child in enumerate(nodes["left_children"]):
+                    if child == -1:
+                        nodes["split_conditions"][node] = nodes["base_weights"][node] = float(np.float32(values[node]))
+        booster.load_model(bytearray(json.dumps(model), "utf-8"))
+        return booster
+
+
+def _leaf_refit(loss, params, labels, weights, train, evals):
+    """The ``LeafRefit`` of a run and its callback, or (None, None) where leaves are not refitted:
+    losses without refits, boosters other than gbtree (dart, gblinear) or with several trees
+    per round. ``train`` and each of ``evals`` are ``(DMatrix, key, labels)`` (``LeafRefit.add``)."""
+    xgb = _xgb()
+    if (not loss.refits_leaves or (params.get("booster") or "gbtree") != "gbtree"
+            or int(params.get("num_parallel_tree") or 1) != 1):
+        return None, None
+    trees = _XGBoostTrees()
+    refit = LeafRefit(loss, trees, train[0], labels, weights, key=train[1])
+    for data, key, eval_labels in evals:
+        refit.add(data, key, eval_labels)
+
+    class RefitLeaves(xgb.callback.TrainingCallback):
+        """Hands the Booster over, refits each tree after its round, writes the leaves at the end."""
+
+        def before_training(self, model):
+            trees.booster = model
+            return model
+
+        def after_iteration(self, model, epoch, evals_log):
+            refit.sync()
+            return False
+
+        def after_training(self, model):
+            refit.sync()
+            model = trees.write(model)
+            refit.close()
+            return model
+
+    return refit, RefitLeaves()
+
+
 def objective(loss, scale=None) -> XGBoostObjective:
     """The XGBoost objective for ``loss`` (a Loss or a registry name)."""
     return XGBoostObjective(loss, scale)
@@ -100,7 +203,11 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
 
     Labels and weights of ``dtrain`` and of every evaluation set are validated first, so bad
     targets raise ValueError before any tree is built. Other keyword arguments go to
-    ``xgb.train``. Returns the Booster; ``predict`` gives predictions in the target's units.
+    ``xgb.train``. For losses with leaf refits (``loss.refits_leaves``: absolute error, quantile,
+    MAPE) each tree's leaves are set to ``loss.leaf_values`` (as XGBoost's own L1 and quantile
+    objectives did up to 3.3), with every metric computed on the refitted scores, on gbtree
+    boosters with one tree per round. Returns the Booster; ``predict`` gives predictions in the
+    target's units.
     """
     xgb = _xgb()
     loss = get_loss(loss)
@@ -116,9 +223,18 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
         params["base_score"] = float(init[0])
     params.setdefault("disable_default_eval_metric", True)
     obj = objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))
-    with obj.inputs.checked(dtrain):
-        return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=obj,
-                         custom_metric=custom_metric or metric(loss), **kwargs)
+    obj.refit, callback = _leaf_refit(loss, params, labels, weights, (dtrain, dtrain, None),
+                                      [(data, data, None) for data, _ in evals if data is not dtrain])
+    custom_metric = custom_metric or metric(loss)
+    if callback is not None:
+        custom_metric = _Refitted(custom_metric, obj.refit)
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), callback]
+    try:
+        with obj.inputs.checked(dtrain):
+            return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=obj, custom_metric=custom_metric,
+                             **kwargs)
+    finally:
+        obj.refit = None
 
 
 def predict(model, data, loss, **kwargs) -> np.ndarray:
@@ -144,8 +260,8 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     """Fit an XGBoost scikit-learn estimator (in place) with ``loss``, started from its optimal
     constant, which is stored as ``base_score`` (for ``XGBClassifier`` on two classes, whose
     internal objective reads it as a probability, as its sigmoid). Used by
-    ``boostloss.sklearn``. Early stopping, if asked, watches ``eval_metric`` (default: the loss)
-    on the last evaluation set."""
+    ``boostloss.sklearn``. Leaves are refitted as in ``train``. Early stopping, if asked, watches
+    ``eval_metric`` (default: the loss) on the last evaluation set."""
     xgb = _xgb()
     loss = get_loss(loss)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
@@ -156,11 +272,28 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         base = 1.0 / (1.0 + np.exp(-init))  # its internal binary:logistic reads base_score as a probability
     base = base.tolist() if loss.is_multiclass else float(base[0])
     scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
-    estimator.set_params(objective=objective(loss, scale), eval_metric=metric(eval_metric or loss, loss),
-                         base_score=base, disable_default_eval_metric=True,
+    obj, watched = objective(loss, scale), metric(eval_metric or loss, loss)
+    params = estimator.get_params()
+    callbacks = params.get("callbacks")
+    if loss.refits_leaves:
+        def matrix(data):  # the features as the estimator reads them, for leaf lookups
+            return xgb.DMatrix(data, missing=params.get("missing", np.nan),
+                               enable_categorical=bool(params.get("enable_categorical")),
+                               feature_types=params.get("feature_types"))
+
+        obj.refit, callback = _leaf_refit(loss, params, y, sample_weight, (matrix(X), None, None),
+                                          [(matrix(xe), None, ye) for xe, ye in eval_set or []])
+        if callback is not None:
+            watched = _Refitted(watched, obj.refit)
+            estimator.set_params(callbacks=[*(callbacks or []), callback])
+    estimator.set_params(objective=obj, eval_metric=watched, base_score=base, disable_default_eval_metric=True,
                          early_stopping_rounds=early_stopping_rounds)
-    estimator.fit(X, y, sample_weight=sample_weight, eval_set=eval_set,
-                  sample_weight_eval_set=eval_sample_weight, verbose=False, **fit_params)
+    try:
+        estimator.fit(X, y, sample_weight=sample_weight, eval_set=eval_set,
+                      sample_weight_eval_set=eval_sample_weight, verbose=False, **fit_params)
+    finally:
+        obj.refit = None
+        estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss))
     return init
 
 

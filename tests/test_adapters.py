@@ -254,11 +254,14 @@ def test_xgboost_softprob_is_softmax_cross_entropy_with_doubled_hessian():
     params = {**XGB_PARAMS, "num_class": k}
     # multi:softprob reads a vector base_score as margins, like a custom objective
     builtin = xgb.train({**params, "objective": "multi:softprob", "base_score": init}, dtrain, 10)
-    doubled = xgb.train({**params, "base_score": init}, dtrain, 10, obj=ScaledHessian(loss, 2.0))
+    exact = bl.SoftmaxCrossEntropy(hessian="exact")
+    doubled = xgb.train({**params, "base_score": init}, dtrain, 10, obj=ScaledHessian(exact, 2.0))
     ours = bl.xgboost.train(loss, params, dtrain, 10)
+    friedman = xgb.train({**params, "base_score": init}, dtrain, 10, obj=ScaledHessian(exact, k / (k - 1)))
 
     assert max_gap(xgb_raw(builtin, dtrain), xgb_raw(doubled, dtrain)) < 2e-6  # measured 3e-7: 2 p (1 - p)
-    assert max_gap(xgb_raw(builtin, dtrain), xgb_raw(ours, dtrain)) > 0.1  # ours is the exact p (1 - p)
+    assert max_gap(xgb_raw(builtin, dtrain), xgb_raw(ours, dtrain)) > 0.1  # ours is k/(k-1) p (1 - p)
+    assert max_gap(xgb_raw(friedman, dtrain), xgb_raw(ours, dtrain)) < 2e-6
 
 
 # --------------------------------------------------------------------------- twins: LightGBM
@@ -333,14 +336,17 @@ def test_lightgbm_multiclass_is_softmax_cross_entropy_with_hessian_times_k_over_
 
     def custom(factor):
         dataset = lgb.Dataset(X, y, init_score=per_row(init, len(y)))
-        model = lgb.train({**params, "objective": ScaledHessian(loss, factor)}, dataset, 10)
+        model = lgb.train({**params, "objective": ScaledHessian(bl.SoftmaxCrossEntropy(hessian="exact"), factor)},
+                          dataset, 10)
         return model.predict(X, raw_score=True) + init
 
     assert max_gap(builtin, custom(k / (k - 1))) < 1e-12  # measured: identical
     assert max_gap(builtin, custom(1.0)) > 0.1
-    # and bl.lightgbm.train is the plain, exact-Hessian objective from the same start
+    # bl.lightgbm.train's default (hessian="friedman") is the built-in, hessian="exact" the plain diagonal
     ours = bl.lightgbm.train(loss, params, lgb.Dataset(X, y), 10).predict(X, raw_score=True)
-    assert max_gap(ours, custom(1.0)) < 1e-12
+    assert max_gap(ours, builtin) < 1e-12
+    exact = bl.lightgbm.train(bl.SoftmaxCrossEntropy(hessian="exact"), params, lgb.Dataset(X, y), 10)
+    assert max_gap(exact.predict(X, raw_score=True), custom(1.0)) < 1e-12
 
 
 # --------------------------------------------------------------------------- twins: CatBoost

@@ -296,7 +296,7 @@ def test_weighted_sum_arithmetic_flattens_and_compares():
     assert 2 * (0.5 * h + q) == bl.WeightedSum((h, q), (1.0, 2.0))
     assert h * 3 / 2 == 1.5 * h and np.float64(0.5) * h == 0.5 * h and sum([h, q]) == h + q
     assert repr(0.7 * h + 0.3 * q) == ("0.7 * Huber(delta=1.0, hessian='secant') + "
-                                       "0.3 * Quantile(alpha=0.9, hessian='secant')")
+                                       "0.3 * Quantile(alpha=0.9, hessian='secant', refit=True)")
     assert (0.7 * h + 0.3 * q).name == "0.7*huber+0.3*quantile"
     assert isinstance(0.5 * bl.Focal() + bl.Logistic(), bl.losses.binary.BinaryLoss)
 

@@ -10,35 +10,32 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
-BUDGET = 30.0  # seconds per script
+HANG = 600.0  # seconds: a script still running then has hung (no timing is asserted: CI machines are busy)
 SKIP_EXIT_CODE = 77
 
 
 @functools.cache
 def _run(script: Path):
     with tempfile.TemporaryDirectory(prefix=f"example-{script.stem}-") as scratch:
-        start = time.perf_counter()
         try:
-            done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                                  timeout=2 * BUDGET, cwd=scratch)
+            return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=HANG,
+                                  cwd=scratch)
         except subprocess.TimeoutExpired:
-            done = None
-        return done, time.perf_counter() - start
+            return None
 
 
 def run(script: Path):
     """Run a script once (in a scratch directory, so boosters' files land there) and keep the result."""
-    done, seconds = _run(script)
+    done = _run(script)
     if done is None:
-        pytest.fail(f"{script.name} did not finish in {2 * BUDGET:.0f} s")
-    return done, seconds
+        pytest.fail(f"{script.name} did not finish in {HANG:.0f} s")
+    return done
 
 
 def test_there_is_one_example_per_entry_point():
@@ -48,14 +45,13 @@ def test_there_is_one_example_per_entry_point():
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[script.stem for script in SCRIPTS])
-def test_example_runs_within_budget(script):
-    done, seconds = run(script)
+def test_example_runs(script):
+    done = run(script)
     if done.returncode == SKIP_EXIT_CODE:
         pytest.skip(done.stdout.strip() or f"{script.name} skipped itself")
     assert done.returncode == 0, f"{script.name} failed:\n{done.stderr[-3000:]}"
     assert done.stdout.strip(), f"{script.name} printed nothing"
     assert "Traceback" not in done.stderr
-    assert seconds < BUDGET, f"{script.name} took {seconds:.1f} s (budget {BUDGET:.0f} s)"
 
 
 def table(out: str) -> dict[str, list[str]]:
@@ -65,7 +61,7 @@ def table(out: str) -> dict[str, list[str]]:
 
 
 def test_quickstart_runs_and_robust_losses_win():
-    out = run(EXAMPLES / "quickstart.py")[0].stdout
+    out = run(EXAMPLES / "quickstart.py").stdout
     rows = {m.group(1): [float(v) for v in m.group(2).split("|") if v.strip()]
             for m in re.finditer(r"^\| (\S+) \|(.*)\|$", out, flags=re.M) if m.group(1) != "loss"}
     assert set(rows) == {"squared_error", "huber:delta=30", "log_cosh"}
@@ -75,7 +71,7 @@ def test_quickstart_runs_and_robust_losses_win():
 
 
 def test_quantile_intervals_cover_about_ninety_percent():
-    rows = table(run(EXAMPLES / "quantile_intervals.py")[0].stdout)
+    rows = table(run(EXAMPLES / "quantile_intervals.py").stdout)
     assert set(rows) == {"lightgbm", "xgboost", "catboost"}
     for cells in rows.values():
         assert 0.85 <= float(cells[0].rstrip("%")) / 100 <= 0.95
@@ -83,9 +79,9 @@ def test_quantile_intervals_cover_about_ninety_percent():
 
 
 def test_robust_objectives_beat_squared_error_in_the_train_api_examples():
-    xgb = table(run(EXAMPLES / "xgboost_train.py")[0].stdout)
+    xgb = table(run(EXAMPLES / "xgboost_train.py").stdout)
     assert float(xgb["pseudo_huber:delta=30"][1]) < float(xgb["squared_error"][1])
-    lgb = table(run(EXAMPLES / "lightgbm_train.py")[0].stdout)
+    lgb = table(run(EXAMPLES / "lightgbm_train.py").stdout)
     assert all(float(lgb[name][1]) < 0.7 * float(lgb["squared_error"][1]) for name in ("huber:delta=4", "log_cosh"))
-    cat = table(run(EXAMPLES / "catboost_train.py")[0].stdout)
+    cat = table(run(EXAMPLES / "catboost_train.py").stdout)
     assert float(cat["boostloss log_cosh"][1]) < 0.2 * float(cat["CatBoost RMSE"][1])

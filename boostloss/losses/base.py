@@ -388,6 +388,36 @@ class Loss(Parametrized):
         """True when the Hessian policy is a residual-scale surrogate (see ``boosting_grad_hess``)."""
         return False
 
+    # ---- leaf refits: the boosters' own treatment of piecewise-linear losses ----------------
+    @property
+    def refits_leaves(self) -> bool:
+        """Whether the adapters set each new tree's leaves to ``leaf_values`` (the ``refit``
+        parameter of the piecewise-linear losses; False for every other loss)."""
+        return bool(getattr(self, "refit", False)) and self._leaf_quantile(np.ones(1), None) is not None
+
+    def _leaf_quantile(self, y, w):
+        """``(q, weights)`` when the optimal shift of a set of rows is the weighted ``q``-quantile
+        of their residuals ``y - raw`` with these weights; None for other losses."""
+        return None
+
+    def leaf_values(self, y, raw, leaves, n_leaves: int, sample_weight=None) -> np.ndarray:
+        """The optimal raw-score shift of each leaf: ``argmin_c sum_i w_i L(y_i, raw_i + c)`` over
+        the rows ``i`` with ``leaves[i] == leaf`` (the weighted quantile of their residuals, as
+        LightGBM's ``RenewTreeOutput`` and XGBoost's ``UpdateTreeLeaf`` compute it); NaN for a
+        leaf without rows of positive weight. ``leaves``: integers ``0 <= leaf < n_leaves``."""
+        y, raw = self._check_shapes(y, raw)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        q, weights = self._leaf_quantile(y, w)
+        residual = y - raw
+        order, starts = kernels.group_rows(np.asarray(leaves, dtype=np.int64), int(n_leaves))
+        n_leaves = int(n_leaves)
+        values = np.full(n_leaves, np.nan)
+        for leaf in range(n_leaves):
+            rows = order[starts[leaf]:starts[leaf + 1]]
+            if rows.size and (weights is None or weights[rows].sum() > 0):
+                values[leaf] = weighted_quantile(residual[rows], q, None if weights is None else weights[rows])
+        return values
+
     def exact_grad_hess(self, y, raw) -> tuple[np.ndarray, np.ndarray]:
         """Exact per-row first and second derivatives w.r.t. ``raw`` (no Hessian policy)."""
         y, raw = self._check_shapes(y, raw)
@@ -521,6 +551,9 @@ class Loss(Parametrized):
         policy = getattr(self, "hessian", None)
         if policy is not None and policy not in self.hessian_policies:
             raise ValueError(f"{type(self).__name__}: hessian must be one of {self.hessian_policies}, got {policy!r}")
+        refit = getattr(self, "refit", None)
+        if refit is not None and not isinstance(refit, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__}: refit must be True or False, got {refit!r}")
 
     def _check_shapes(self, y, raw):
         y = as_float_array(y, self, "targets").reshape(-1)

@@ -31,8 +31,8 @@ from llvmlite import ir
 from numba import config, njit, types
 from numba.extending import intrinsic
 
-POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0}
-EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON = 0.0, 1.0, 2.0, 3.0, 4.0
+POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0, "friedman": 5.0}
+EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON, FRIEDMAN = 0.0, 1.0, 2.0, 3.0, 4.0, 5.0
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 _INLINE = {"inline": "always", "error_model": "numpy", "fastmath": {"contract"}}
@@ -215,6 +215,25 @@ def mean_abs_residual(y, raw):
     return total / max(y.size, 1)
 
 
+@njit(cache=True, nogil=True)
+def group_rows(groups, n_groups):
+    """Rows ordered by group (a counting sort, O(n)): ``(order, starts)`` with the rows of group
+    ``g`` at ``order[starts[g]:starts[g + 1]]``, in their original order. ``groups`` are
+    integers ``0 <= g < n_groups`` (boosters' leaf indices)."""
+    starts = np.zeros(n_groups + 1, np.int64)
+    for i in range(groups.size):
+        starts[np.int64(groups[i]) + 1] += 1
+    for g in range(n_groups):
+        starts[g + 1] += starts[g]
+    fill = starts[:-1].copy()
+    order = np.empty(groups.size, np.int64)
+    for i in range(groups.size):
+        g = np.int64(groups[i])
+        order[fill[g]] = i
+        fill[g] += 1
+    return order, starts
+
+
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def total(a):
     """sum(a) accumulated in float64 (reassociated, so vectorised: order-dependent in the last bits)."""
@@ -320,8 +339,9 @@ def quantile(y, raw, w, params, grad, hess):
     policy, alpha, eps = params[0], params[1], params[2]
     for i in range(y.size):
         r = raw[i] - y[i]
-        h = 0.5 * _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
-        grad[i] = 1.0 - alpha if r >= 0 else -alpha
+        g = 1.0 - alpha if r >= 0 else -alpha
+        h = abs(g) * _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
+        grad[i] = g
         hess[i] = h
     _weigh(grad, hess, w)
 
@@ -550,6 +570,7 @@ def _row_factor(w, i0, nb, table, label, c):
 def softmax_cross_entropy(y, raw, w, params, class_weight, grad, hess):
     eps = params[1]
     n, k = raw.shape
+    factor = k / (k - 1.0) if params[0] == FRIEDMAN and k > 1 else 1.0  # Friedman's leaf factor
     off, on = eps / k, 1.0 - (1.0 - eps + eps / k)  # p_j - t_j = p_j - off, or on - q for j = y
     P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
     label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
@@ -564,7 +585,7 @@ def softmax_cross_entropy(y, raw, w, params, class_weight, grad, hess):
                 p = P[j, b]
                 diff = p - off if j != label[b] else on - q[b]
                 P[j, b] = c[b] * diff
-                H[j, b] = c[b] * (p * (rest[b] if j == top[b] else 1.0 - p))
+                H[j, b] = factor * c[b] * (p * (rest[b] if j == top[b] else 1.0 - p))
         _store_block(P, H, i0, nb, grad, hess)
 
 
@@ -592,8 +613,9 @@ def _power_block(q, gam, nb, qg):
 @njit(**_JIT)
 def multiclass_focal(y, raw, w, params, alpha, grad, hess):
     gam = params[1]
-    floor = params[0] == FLOOR
+    floor = params[0] == FLOOR or params[0] == FRIEDMAN
     n, k = raw.shape
+    factor = k / (k - 1.0) if params[0] == FRIEDMAN and k > 1 else 1.0  # Friedman's leaf factor
     P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
     label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
     m, total, q, rest, p_y, raw_y, a, qg, f, q2_df = np.empty((10, _BLOCK))
@@ -623,6 +645,6 @@ def multiclass_focal(y, raw, w, params, alpha, grad, hess):
                 u_over_q = 1.0 if is_y else (u / qb if qb > 0 else 0.0)
                 pq = p * (rest[b] if j == top[b] else 1.0 - p)
                 h = a[b] * (pq * f[b] - u_over_q * u_over_q * p_y[b] * q2_df[b])
-                H[j, b] = max(h, a[b] * f[b] * pq) if floor else h
+                H[j, b] = factor * (max(h, a[b] * f[b] * pq) if floor else h)
                 P[j, b] = -a[b] * u * f[b]
         _store_block(P, H, i0, nb, grad, hess)

@@ -117,19 +117,26 @@ class SoftmaxCrossEntropy(MulticlassLoss):
     """Softmax cross-entropy with per-class weights and label smoothing.
 
     With ``t = (1 - eps) onehot(y) + eps / k`` and the row's class weight ``c = class_weight[y]``:
-    ``L = c (logsumexp(raw) - sum_j t_j raw_j)``, ``g = c (p - t)``, ``h = c p (1 - p)``
-    (the exact diagonal). XGBoost's ``multi:softprob`` uses ``2 p (1 - p)`` and LightGBM's
-    ``multiclass`` ``k/(k-1) p (1 - p)``; CatBoost's ``MultiClass`` uses the full Hessian.
-    ``class_weight``: None, a sequence of k weights, or a dict {class index: weight}.
+    ``L = c (logsumexp(raw) - sum_j t_j raw_j)``, ``g = c (p - t)``, exact diagonal
+    ``h = c p (1 - p)``. Hessian policy ``friedman`` (default): ``k/(k-1) c p (1 - p)``, the
+    exact diagonal times Friedman's ``(K-1)/K`` leaf factor inverted (Friedman 2001, the k-class
+    LogitBoost step), which is LightGBM's ``multiclass``: models are the built-in's, round for
+    round. The exact diagonal steps further than the boosters do and overfits at their default
+    learning rates; ``exact`` keeps it. XGBoost's ``multi:softprob`` uses ``2 p (1 - p)``: its
+    Newton steps are ``k / (2 (k - 1))`` times these (2/3 for four classes, equal for two), so
+    ``learning_rate * k / (2 (k - 1))`` reproduces its models; CatBoost's ``MultiClass`` uses the
+    full Hessian. ``class_weight``: None, a sequence of k weights, or a dict {class index: weight}.
     Optimal constant: ``log`` of the weighted, smoothed class frequencies.
     """
 
     name = "softmax_cross_entropy"
     kernel = staticmethod(kernels.softmax_cross_entropy)
+    hessian_policies = ("friedman", "exact")
 
-    def __init__(self, class_weight=None, label_smoothing=0.0):
+    def __init__(self, class_weight=None, label_smoothing=0.0, hessian="friedman"):
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.hessian = hessian
         self._check_params()
 
     def _check_params(self):
@@ -171,16 +178,18 @@ class MulticlassFocal(MulticlassLoss):
     ``h_jj = alpha_y (p_j (1 - p_j) F - u_j^2 p_y F'(p_y))`` where
     ``q^2 F' = -2 gamma q^(gamma+1) - gamma q^(gamma+1) log p_y + gamma (gamma-1) p_y q^gamma log p_y``
     (computed in that form so nothing divides by ``q``). ``h`` turns negative on hard rows.
-    Hessian policy ``floor`` (default): ``max(h, alpha_y F p_j (1 - p_j))``, the softmax
-    curvature re-weighted by the focal factor; or ``exact``. ``alpha``: None (all 1) or a
-    per-class sequence / dict. Optimal constant: solved numerically (L-BFGS).
+    Hessian policy ``friedman`` (default): ``k/(k-1)`` times the ``floor`` policy, the step
+    the boosters take for softmax cross-entropy (see ``SoftmaxCrossEntropy``); ``floor``:
+    ``max(h, alpha_y F p_j (1 - p_j))``, the softmax curvature re-weighted by the focal factor;
+    or ``exact``. ``alpha``: None (all 1) or a per-class sequence / dict. Optimal constant:
+    solved numerically (L-BFGS).
     """
 
     name = "multiclass_focal"
     kernel = staticmethod(kernels.multiclass_focal)
-    hessian_policies = ("floor", "exact")
+    hessian_policies = ("friedman", "floor", "exact")
 
-    def __init__(self, gamma=2.0, alpha=None, hessian="floor"):
+    def __init__(self, gamma=2.0, alpha=None, hessian="friedman"):
         self.gamma = gamma
         self.alpha = alpha
         self.hessian = hessian
@@ -276,7 +285,10 @@ class TwoClassView(Loss):
         return grad[:, 1], hess[:, 1]
 
     def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
-        return self.multiclass_loss.grad_hess(y, self._scores(raw))[1][:, 1]
+        policy_hess = self.multiclass_loss.grad_hess(y, self._scores(raw))[1][:, 1]
+        # Friedman's factor k/(k-1) is for k trees per round; one score per row takes the
+        # binary step (as the boosters' binary objectives), so the factor 2 of k = 2 goes
+        return policy_hess / 2.0 if getattr(self.multiclass_loss, "hessian", None) == "friedman" else policy_hess
 
     def _closed_form_init(self, y, w):
         init = self.multiclass_loss.init_score(y, w, n_classes=2)
