@@ -179,6 +179,12 @@ class LeafRefit:
         labels instead (the scikit-learn APIs)."""
         self.sets.append(_RefitSet(data, key, labels))
 
+    def __deepcopy__(self, memo):
+        return self  # boosters deep-copy objectives and metrics: every copy serves this run
+
+    def __getstate__(self):
+        return {**self.__dict__, "trees": None, "y": None, "w": None, "before": None, "sets": [], "changes": {}}
+
     def close(self) -> None:
         """End of the run: let go of the booster and the data (copies of the objective that the
         booster keeps share this object); from now on scores pass unchanged."""

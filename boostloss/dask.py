@@ -15,6 +15,10 @@ computes both from Dask collections by reductions over the partitions, never col
 * ``xgboost_metric`` is ``bl.xgboost.metric`` with its sums all-reduced across workers (exact);
 * ``predict(model, X, loss)`` turns any of those models' raw scores into target units.
 
+Leaves are not refitted here (``Loss.refits_leaves``): the quantile of a leaf's rows would have
+to be found across workers. Absolute error, quantile and MAPE take one Newton step per leaf, so
+a Dask model is the one-machine model of the loss with ``refit=False``.
+
 Train API (the start goes in as ``base_score``, which XGBoost applies on every worker and saves
 in the model)::
 

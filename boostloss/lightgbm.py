@@ -63,15 +63,6 @@ class LightGBMObjective:
             raw = self.refit.train_scores(raw)
         return self.loss.boosting_grad_hess(y, raw, w, self.scale, out=self.inputs.buffers(raw, np.float32))
 
-    def __getstate__(self):
-        return {**self.__dict__, "refit": None}  # a run's refit holds the booster and the data
-
-    def __deepcopy__(self, memo):
-        """LightGBM deep-copies its parameters: the copy shares the run's refit (and the
-        round caches, kept per thread) with this object."""
-        twin = object.__new__(type(self))
-        twin.__dict__.update(self.__dict__)  # copy.copy would go through __getstate__
-        return twin
 
     def __repr__(self):
         return f"bl.lightgbm.objective({self.loss!r})"

@@ -62,9 +62,6 @@ class XGBoostObjective:
         return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers(),
                                             out=self.inputs.buffers(raw, np.float32))
 
-    def __getstate__(self):
-        return {**self.__dict__, "refit": None}  # a run's refit holds the booster and the data
-
     def __repr__(self):
         return f"bl.xgboost.objective({self.loss!r})"
 

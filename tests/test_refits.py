@@ -172,12 +172,16 @@ def test_metrics_and_early_stopping_see_the_refitted_scores(booster):
                          else xgb.XGBRegressor(n_estimators=300, **XGB), loss, early_stopping_rounds=5)
     est.fit(Xt, yt, eval_set=[(Xv, yv)])
     assert est.best_iteration_ is not None and est.best_iteration_ < 299
-    # the best iteration is chosen on the refitted model: no refitted round scores better
-    best = mean_loss(loss, yv, est.predict(Xv))
+    # the estimators' metric curve is the refitted model's loss, round by round (the boosters
+    # deep-copy the metric: the copies must serve the same run), and the best iteration its minimum
     raw = est.estimator_
-    for k in range(1, est.best_iteration_ + 2):
+    history = raw.evals_result_["valid_0"] if booster == "lightgbm" else raw.evals_result()["validation_0"]
+    curve = history[loss.name]
+    best = mean_loss(loss, yv, est.predict(Xv))
+    for k in range(1, est.best_iteration_ + 2):  # LightGBM's estimator predicts with at most the best
         scores = (raw.predict(Xv, raw_score=True, num_iteration=k) if booster == "lightgbm"
                   else raw.predict(Xv, output_margin=True, iteration_range=(0, k)))
+        assert_allclose(curve[k - 1], mean_loss(loss, yv, scores), rtol=1e-5)
         assert best <= mean_loss(loss, yv, scores) * (1 + 1e-6)
 
 
