@@ -148,7 +148,6 @@ def nonempty(weights):
     return None if weights is None or np.size(weights) == 0 else weights
 
 
-
 class LeafRefit:
     """Leaf refits for one training run (``Loss.refits_leaves``): each new tree's leaves are set
     to ``shrinkage * loss.leaf_values`` of the training rows they hold, as the boosters' own L1
@@ -183,13 +182,16 @@ class LeafRefit:
         return self  # boosters deep-copy objectives and metrics: every copy serves this run
 
     def __getstate__(self):
-        return {**self.__dict__, "trees": None, "y": None, "w": None, "before": None, "sets": [], "changes": {}}
+        return {**self.__dict__, **self._closed()}  # pickles closed: a run's booster and data stay behind
 
     def close(self) -> None:
         """End of the run: let go of the booster and the data (copies of the objective that the
         booster keeps share this object); from now on scores pass unchanged."""
-        self.trees = self.y = self.w = self.before = None
-        self.sets, self.changes = [], {}
+        self.__dict__.update(self._closed())
+
+    @staticmethod
+    def _closed() -> dict:
+        return {"trees": None, "y": None, "w": None, "before": None, "sets": [], "changes": {}}
 
     def train_scores(self, scores) -> np.ndarray:
         """The refitted model's training scores, from the booster's ``scores`` of this round."""
