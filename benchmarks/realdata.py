@@ -1,7 +1,7 @@
 """boostloss's non-smooth regression losses against each booster's built-in twin on real tables.
 
-Run: ``python benchmarks/realdata.py`` (about 25 minutes on 2 cores; ``--quick`` runs 4 small
-tables, 4 losses and 2 multiclass tables in about 3 minutes). ``--boosters``, ``--tables``,
+Run: ``python benchmarks/realdata.py`` (about 35 minutes on 2 cores; ``--quick`` runs 4 small
+tables, 4 losses and 2 multiclass tables in 3-5 minutes). ``--boosters``, ``--tables``,
 ``--losses`` and ``--multiclass-tables`` pick subsets; ``--no-multiclass``, ``--multiclass-only``
 and ``--no-early-stopping`` skip sections; ``--max-rows`` (default 20,000, 0 for all) caps the rows
 taken from each regression table, for every booster (diamonds and cps1988 are larger; all rows
