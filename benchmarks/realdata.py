@@ -3,7 +3,9 @@
 Run: ``python benchmarks/realdata.py`` (about 35 minutes on 2 cores; ``--quick`` runs 4 small
 tables, 4 losses and 2 multiclass tables in 3-5 minutes). ``--boosters``, ``--tables``,
 ``--losses`` and ``--multiclass-tables`` pick subsets; ``--no-multiclass``, ``--multiclass-only``
-and ``--no-early-stopping`` skip sections; ``--max-rows`` (default 20,000, 0 for all) caps the rows
+and ``--no-early-stopping`` skip sections; ``--noise-floor`` runs only the noise floor: LightGBM's
+and XGBoost's built-ins against themselves started 0.001 standard deviations away, the spread of
+ratios that carries no information. ``--max-rows`` (default 20,000, 0 for all) caps the rows
 taken from each regression table, for every booster (diamonds and cps1988 are larger; all rows
 take about 36 minutes). Markdown goes to stdout; CatBoost's C++ warnings go to stderr.
 
@@ -301,6 +303,48 @@ def regression_summary(rows):
           f"(relative to 1 + |y|) {'- equal' if check < 1e-6 else '- MISMATCH'}")
 
 
+# ---------------------------------------------------------------- noise floor
+NOISE_SHIFT = 1e-3  # the built-in's start moved by this fraction of the training targets' standard deviation
+
+
+def builtin_from(booster, loss, X, y, start, Xte):
+    """The built-in twin trained for 300 rounds from the constant ``start``; test predictions at 100, 300."""
+    if booster == "lightgbm":
+        model = regressor(booster, FIXED[-1], **builtin_params(booster, loss), boost_from_average=False)
+        model.fit(X, y, init_score=np.full(len(y), start))
+        return {k: start + model.predict(Xte, num_iteration=k, raw_score=True) for k in FIXED}
+    model = regressor(booster, FIXED[-1], **builtin_params(booster, loss), base_score=start).fit(X, y)
+    return {k: model.predict(Xte, iteration_range=(0, k)) for k in FIXED}
+
+
+def noise_floor_section(tables, losses, boosters, max_rows):
+    """The built-in against itself, started NOISE_SHIFT standard deviations away from its own start:
+    how far one algorithm's held-out score moves for a change that no user would call a change."""
+    boosters = [b for b in boosters if b != "catboost"]
+    print(f"\n## Noise floor: each built-in against itself started {NOISE_SHIFT:g} x std(y) away (LightGBM, "
+          f"XGBoost; same data, trees and rounds)\n")
+    print(header(["table", "loss", "booster", "ratio @100", "ratio @300"]))
+    ratios = []
+    for table in tables:
+        X, y = load(*REGRESSION_TABLES[table])
+        parts = splits(X, y, max_rows)
+        (Xtr, ytr), (Xte, yte) = parts["train"], parts["test"]
+        for loss in losses:
+            if loss == "mape":  # XGBoost's MAPE twin is weighted; the start shift is the same idea
+                continue
+            start = float(np.quantile(ytr, alpha_of(loss) or 0.5))
+            for booster in boosters:
+                base, moved = (builtin_from(booster, loss, Xtr, ytr, start + d * np.std(ytr), Xte)
+                               for d in (0.0, NOISE_SHIFT))
+                row = [score(loss, yte, moved[k]) / score(loss, yte, base[k]) for k in FIXED]
+                ratios += [(q, table, loss, booster, k) for q, k in zip(row, FIXED, strict=True)]
+                print(f"| {table} | {loss} | {booster} | {row[0]:.3f} | {row[1]:.3f} |", flush=True)
+    if ratios:
+        worst, best = max(ratios), min(ratios)
+        print(f"\nnoise floor: ratios {best[0]:.3f} ({', '.join(map(str, best[1:]))}) to {worst[0]:.3f} "
+              f"({', '.join(map(str, worst[1:]))}); above 1.02 in {sum(r[0] > 1.02 for r in ratios)} of {len(ratios)}")
+
+
 # ---------------------------------------------------------------- multiclass
 def classifier(booster, **params):
     return CLASSIFIERS[booster](**{ROUNDS[booster]: 100}, **QUIET[booster], **params)
@@ -390,6 +434,8 @@ def main(argv=None):
     parser.add_argument("--multiclass-only", action="store_true", help="skip the regression section")
     parser.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=True,
                         help="also compare early-stopped fits (default yes)")
+    parser.add_argument("--noise-floor", action="store_true",
+                        help="only the noise floor: each built-in against itself from a moved start")
     parser.add_argument("--max-rows", type=int, default=20000,
                         help="take at most this many rows of each regression table, for every booster (0: all)")
     args = parser.parse_args(argv)
@@ -404,10 +450,13 @@ def main(argv=None):
 
     boosters = pick(args.boosters, "boosters", BOOSTERS)
     start = time.perf_counter()
-    if not args.multiclass_only:
+    if args.noise_floor:
+        noise_floor_section(pick(args.tables, "tables", REGRESSION_TABLES), pick(args.losses, "losses", LOSSES),
+                            boosters, args.max_rows or None)
+    elif not args.multiclass_only:
         regression_section(pick(args.tables, "tables", REGRESSION_TABLES), pick(args.losses, "losses", LOSSES),
                            boosters, args.early_stopping, args.max_rows or None)
-    if args.multiclass or args.multiclass_only:
+    if not args.noise_floor and (args.multiclass or args.multiclass_only):
         multiclass_section(pick(args.multiclass_tables, "multiclass_tables", MULTICLASS_TABLES), boosters)
     print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
 

@@ -143,6 +143,14 @@ def _equal(a, b) -> bool:
     return a.shape == b.shape and np.array_equal(a, b)
 
 
+def check_feature_counts(loss, n_train, n_evals) -> None:
+    """ValueError, before any round, when an evaluation set has another number of features
+    than the training data (counts of None, unknown before construction, are skipped)."""
+    for i, n in enumerate(n_evals):
+        if n is not None and n_train is not None and n != n_train:
+            raise ValueError(f"{loss}: evaluation set {i} has {n} features, the training data {n_train}")
+
+
 def nonempty(weights):
     """Booster weight getters return empty arrays or None for 'no weights'; normalise to None."""
     return None if weights is None or np.size(weights) == 0 else weights

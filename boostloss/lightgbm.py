@@ -27,6 +27,7 @@ from ._booster import (
     LeafRefit,
     RoundInputs,
     boosting_scale,
+    check_feature_counts,
     import_booster,
     nonempty,
     per_row,
@@ -224,6 +225,13 @@ def metric(metric_or_loss, loss=None) -> LightGBMMetric:
     return LightGBMMetric(metric_or_loss, loss)
 
 
+def _feature_count(dataset):
+    """Columns of a Dataset's raw data, or of the constructed Dataset; None if unknown yet."""
+    if getattr(dataset.data, "shape", None) is not None and len(dataset.data.shape) == 2:
+        return int(dataset.data.shape[1])
+    return dataset.num_feature() if dataset._handle is not None else None
+
+
 def _labels(dataset):
     """Labels and weights of a Dataset, constructed or not (a file-backed one is constructed)."""
     if dataset.label is None:
@@ -254,6 +262,7 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     params = {**params, "objective": obj}
     if loss.is_multiclass:
         params.setdefault("num_class", init.size)
+    check_feature_counts(loss, _feature_count(train_set), [_feature_count(d) for d in valid_sets])
     for dataset in [train_set, *valid_sets]:
         y, w = _labels(dataset) if dataset is not train_set else (labels, weights)
         loss.validate(y, w)

@@ -22,7 +22,16 @@ import json
 
 import numpy as np
 
-from ._booster import LeafRefit, RoundInputs, boosting_scale, import_booster, nonempty, resolve_metric, start_scores
+from ._booster import (
+    LeafRefit,
+    RoundInputs,
+    boosting_scale,
+    check_feature_counts,
+    import_booster,
+    nonempty,
+    resolve_metric,
+    start_scores,
+)
 from .registry import get_loss
 
 
@@ -211,6 +220,7 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     params = dict(params)
     labels, weights = dtrain.get_label(), dtrain.get_weight()
     init = start_scores(loss, labels, weights, params.get("num_class"))
+    check_feature_counts(loss, dtrain.num_col(), [data.num_col() for data, _ in evals])
     for data, _ in evals:
         loss.validate(data.get_label(), nonempty(data.get_weight()))
     if loss.is_multiclass:

@@ -681,6 +681,20 @@ def test_train_rejects_bad_targets_before_training(runner, case, monkeypatch):
     assert "1 of 100" in str(raised.value)
 
 
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+def test_train_rejects_an_eval_set_with_other_features_before_training(booster, monkeypatch):
+    """XGBoost used to fail inside the first round, LightGBM to accept it."""
+    X = features(100, 33, d=3)
+    y = target("real", X, 34)
+    refuse_training(monkeypatch, booster)
+    with pytest.raises(ValueError, match=r"^Huber\(.*evaluation set 0 has 2 features, the training data 3"):
+        if booster == "xgboost":
+            bl.xgboost.train(bl.Huber(), {"nthread": 1}, xgb.DMatrix(X, y), 2, evals=[(xgb.DMatrix(X[:, :2], y), "v")])
+        else:
+            bl.lightgbm.train(bl.Huber(), dict(LGB_PARAMS), lgb.Dataset(X, y), 2,
+                              valid_sets=[lgb.Dataset(X[:, :2], y)])
+
+
 def test_objectives_reject_out_of_domain_targets_when_called_by_the_booster():
     # out of domain, not NaN: XGBoost refuses NaN labels when it builds the DMatrix, and LightGBM
     # turns them into 0 when it constructs the Dataset (only bl.lightgbm.train reads them before)

@@ -180,7 +180,19 @@ def test_multiclass_labels_beyond_the_raw_columns_raise():
     with pytest.raises(ValueError, match=r"SoftmaxCrossEntropy.*2 of 4 labels are not classes 0\.\.2"):
         bl.SoftmaxCrossEntropy().grad_hess([0, 3, 5, 1], np.zeros((4, 3)))
     with pytest.raises(ValueError, match="labels go up to 3 but there are 3 classes"):
-        bl.SoftmaxCrossEntropy(class_weight=[1, 1, 1]).init_score([0, 3, 1])
+        bl.SoftmaxCrossEntropy().init_score([0, 3, 1], n_classes=3)
+
+
+@pytest.mark.parametrize("call", ["validate", "init_score"])
+def test_labels_beyond_the_declared_classes_raise_in_validate_too(call):
+    """A per-class parameter of length k declares the classes: ``validate`` (which every entry
+    point runs before training) rejects label 5 as ``init_score`` does."""
+    loss = bl.SoftmaxCrossEntropy(class_weight=[1.0, 1, 1])
+    with pytest.raises(ValueError, match=r"1 of 4 labels are not among the 3 classes"):
+        getattr(loss, call)(np.array([0.0, 1, 2, 5]))
+    with pytest.raises(ValueError, match=r"2 of 3 labels are not among the 2 classes"):
+        getattr(bl.MulticlassFocal(alpha=[1.0, 2.0]), call)(np.array([0.0, 2, 3]))
+    assert getattr(bl.SoftmaxCrossEntropy(class_weight={0: 1.0, 2: 3.0}), call)(np.array([0.0, 1, 2])) is not None
 
 
 @pytest.mark.parametrize("weights, problem", [
@@ -434,3 +446,54 @@ def test_link_round_trip(loss):
 def test_multiclass_derivatives_reject_labels_that_are_not_classes(labels):
     with pytest.raises(ValueError, match="SoftmaxCrossEntropy.*1 of 2 labels are not classes 0..2"):
         bl.SoftmaxCrossEntropy().grad_hess(labels, np.zeros((2, 3)))
+
+
+# ---- values that stay finite wherever the exact result is finite (issue 19) -------------------
+def test_mape_subnormal_targets_give_finite_hessians():
+    """h / |y| rather than h * (1 / |y|): the reciprocal of a subnormal target overflows."""
+    y, raw = np.array([1e-310]), np.array([1000.0])
+    _, hess = bl.MAPE().grad_hess(y, raw)
+    assert hess[0] == pytest.approx(1e-3 / 1e-310, rel=1e-12)  # 1 / max(|r|, eps) / |y|
+    _, exact = bl.MAPE(hessian="exact").grad_hess(y, raw)
+    assert exact[0] == 0.0
+
+
+def test_secant_floor_survives_a_residual_sum_beyond_float64():
+    """Residuals of 1e306 sum past float64's maximum; their mean does not."""
+    n = 2000
+    raw = np.where(np.arange(n) % 2, -1e306, 1e306)
+    for loss in (bl.AbsoluteError(), bl.Quantile(0.3), bl.MAPE()):
+        y = np.ones(n) if loss.name == "mape" else np.zeros(n)
+        _, hess = loss.grad_hess(y, raw)
+        assert np.isfinite(hess).all() and (hess > 0).all()
+        scale = loss.boosting_scale(y, raw)
+        assert scale.residual == pytest.approx(1e306, rel=1e-9) and np.isfinite(scale.factor)
+
+
+@pytest.mark.parametrize("loss, y, raw, value", [
+    (bl.SquaredError(), 0.0, 1.5e154, 1.125e308),  # r^2 alone overflows
+    (bl.Expectile(0.3), 2.0e154, 0.0, 0.3 * 2.0e154 * 2.0e154),  # = 1.2e308
+    (bl.Expectile(0.3), 0.0, 1.0e154, 0.7 * 1.0e154 * 1.0e154),
+    (bl.PseudoHuber(delta=1e200), 0.0, 1e100, 0.5e200),  # delta^2 alone overflows; ~ r^2 / 2
+    (bl.PseudoHuber(delta=1e-200), 0.0, 1e300, 1e100),  # ~ delta |r|
+    (bl.Fair(c=1e200), 0.0, 1e100, 0.5e200),  # c^2 alone overflows
+])
+def test_loss_values_do_not_overflow_where_they_fit(loss, y, raw, value):
+    assert loss.loss(np.array([y]), np.array([raw]))[0] == pytest.approx(value, rel=1e-12)
+
+
+def test_squared_log_error_gradient_is_precise_near_the_optimum_for_large_targets():
+    """d = log1p((raw - y) / (1 + y)): log1p(raw) - log1p(y) cancels (relative error 5e-3 before)."""
+    y, raw = 1e12, 1e12 + 0.0999755859375  # the float64 nearest 1e12 + 0.1
+    grad, _ = bl.SquaredLogError().exact_grad_hess(np.array([y]), np.array([raw]))
+    expected = np.log1p((raw - y) / (1 + y)) / (1 + raw)  # = 9.99755859e-26
+    assert grad[0] == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: bl.Huber(delta="2"), lambda: bl.Quantile(alpha="0.9"), lambda: bl.Huber(delta=True),
+    lambda: bl.Tweedie(power="1.5"), lambda: bl.Focal(gamma=[2]), lambda: bl.Huber().set_params(delta="3"),
+])
+def test_parameters_must_be_numbers_at_construction(make):
+    with pytest.raises(ValueError, match="must be a number"):
+        make()

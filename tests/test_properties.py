@@ -179,3 +179,43 @@ def test_symmetric_cross_entropy_exact_hessian_negative_for_hard_rows(pt, label)
     y = np.array([label])
     assert bl.SymmetricCrossEntropy(hessian="exact").grad_hess(y, raw)[1][0] < 0
     assert bl.SymmetricCrossEntropy().grad_hess(y, raw)[1][0] > 0
+
+
+WEIGHTS = st.sampled_from([0.0, 1e-300, 1e-38, 1e-12]) | st.floats(1e-3, 1e6)
+
+
+@st.composite
+def booster_rounds(draw, loss):
+    """What a booster hands an objective: float32 margins (the whole float32 range for identity
+    links, +-1e4 otherwise), zero, tiny and large weights (at least one row weighted >= 1e-3)."""
+    n = draw(st.integers(1, 12))
+    k = 3 if loss.is_multiclass else None
+    y = np.array(draw(st.lists(targets(loss, 64, k), min_size=n, max_size=n)))
+    bound = F32_MAX if isinstance(loss.link, IdentityLink) and not loss.is_multiclass else 1e4
+    elements = st.floats(-bound, bound, width=32, allow_nan=False, allow_infinity=False) | st.floats(-30, 30, width=32)
+    raw = draw(hnp.arrays(np.float32, (n, k) if k else n, elements=elements))
+    w = np.array(draw(st.lists(WEIGHTS, min_size=n, max_size=n)))
+    w[draw(st.integers(0, n - 1))] = draw(st.floats(1e-3, 1e6))
+    return y, raw, w
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+def test_float32_buffers_handed_to_boosters_are_finite(loss):
+    """``boosting_grad_hess`` into float32 buffers (as the XGBoost and LightGBM adapters call
+    it), with the scale fixed at the start or taken per round: every value finite, zero-weight
+    rows exactly zero, values beyond float32's range saturated at its largest finite value."""
+    @settings(max_examples=60, deadline=None)
+    @given(booster_rounds(loss))
+    def check(data):
+        y, raw, w = data
+        start = loss.boosting_scale(y, raw.astype(np.float64), w)
+        per_round = None if start is None else type(start)(start.residual, None)
+        for scale in (start, per_round):
+            out = (np.empty_like(raw, np.float32), np.empty_like(raw, np.float32))
+            grad, hess = loss.boosting_grad_hess(y, raw, w, scale, out=out)
+            assert grad is out[0] and hess is out[1]
+            assert np.isfinite(grad).all() and np.isfinite(hess).all(), (y, raw, w, grad, hess)
+            zero = w == 0
+            assert (grad[zero] == 0).all() and (hess[zero] == 0).all()
+
+    check()

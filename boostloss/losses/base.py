@@ -85,12 +85,16 @@ def _freeze(value):
     return value
 
 
+def as_number(owner, name: str, value) -> float:
+    """``value`` as a float if it is a real number (not a string, not a bool), else ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{owner}: {name} must be a number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
 def check_positive(owner, name: str, value, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a float, or raise ValueError naming ``owner`` and the parameter."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must be a number, got {value!r}") from None
+    number = as_number(owner, name, value)
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{owner}: {name} must be finite and {bound}, got {value!r}")
@@ -99,10 +103,7 @@ def check_positive(owner, name: str, value, *, allow_zero: bool = False) -> floa
 
 def check_open_interval(owner, name: str, value, low: float, high: float) -> float:
     """Return ``value`` as a float if ``low < value < high``, else raise ValueError."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must be a number, got {value!r}") from None
+    number = as_number(owner, name, value)
     if not low < number < high:
         raise ValueError(f"{owner}: {name} must lie strictly between {low} and {high}, got {value!r}")
     return number
@@ -286,7 +287,8 @@ def secant_floor(y, raw, residual_scale=None) -> float:
     """``eps`` of the piecewise-linear losses' secant Hessians: ``SECANT_FLOOR`` times
     ``residual_scale`` (default: the batch's mean ``|raw - y|``), at least 1e-12."""
     if residual_scale is None:
-        residual_scale = kernels.mean_abs_residual(y, raw) if raw.ndim == 1 else float(np.mean(np.abs(raw - y)))
+        residual_scale = (kernels.mean_abs_residual(y, raw, _NO_WEIGHTS) if raw.ndim == 1
+                          else float(np.mean(np.abs(raw - y) / raw.size) * raw.size))
     return max(SECANT_FLOOR * residual_scale, 1e-12)
 
 
@@ -378,7 +380,7 @@ class Loss(Parametrized):
             return None
         y, raw = self._check_shapes(y, raw)
         w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        residual = kernels.dot(w, np.abs(raw - y)) / float(w.sum()) or 1.0
+        residual = kernels.mean_abs_residual(y, raw, w) or 1.0
         hess = self.grad_hess(y, raw, w, residual_scale=residual)[1]
         total = float(hess.sum())
         factor = float(w.sum()) / total if np.isfinite(total) and total > 0 else 1.0

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from llvmlite import ir
 from numba import config, njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0, "friedman": 5.0}
 EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON, FRIEDMAN = 0.0, 1.0, 2.0, 3.0, 4.0, 5.0
@@ -196,23 +196,61 @@ def sigmoid_terms(z):
     return inv if positive else e * inv, e * inv if positive else inv, min(z, 0.0) - soft, -max(z, 0.0) - soft
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _limit(a):
+    """The largest finite value of ``a``'s dtype in float32 outputs, inf otherwise (compiled only)."""
+
+
+@overload(_limit, inline="always")
+def _limit_impl(a):
+    limit = FLOAT32_MAX if a.dtype == types.float32 else math.inf
+    return lambda a: limit
+
+
 @njit(**_INLINE)
 def _weigh(grad, hess, w):
     """Multiply by the weights, if any, in a pass of its own: kept out of the kernels' loops,
-    where the extra branch stops LLVM from vectorising them (measured 50x slower)."""
+    where the extra branch stops LLVM from vectorising them (measured 50x slower). A weight of
+    zero gives zeros whatever the unweighted value (also inf); float32 outputs saturate at
+    +-FLOAT32_MAX instead of overflowing to inf (float64 outputs are left as they are)."""
+    limit = _limit(grad)
     if w.size:
         for i in range(w.size):
-            grad[i] *= w[i]
-            hess[i] *= w[i]
+            wi = w[i]
+            g, h = grad[i] * wi, hess[i] * wi
+            grad[i] = min(max(g, -limit), limit) if wi != 0.0 else 0.0
+            hess[i] = min(max(h, -limit), limit) if wi != 0.0 else 0.0
+    elif limit < math.inf:
+        _saturate(grad, hess, limit)
+
+
+@njit(**_INLINE)
+def _saturate(grad, hess, limit):
+    for i in range(grad.size):
+        grad[i] = min(max(grad[i], -limit), limit)
+        hess[i] = min(max(hess[i], -limit), limit)
 
 
 @njit(**_JIT)
-def mean_abs_residual(y, raw):
-    """mean |raw - y| in one pass (sets the secant floor of the piecewise-linear losses)."""
+def mean_abs_residual(y, raw, w):
+    """The (``w``-weighted, if ``w`` is not empty) mean |raw - y| in one pass, each term divided
+    by the total weight first, so that the sum cannot overflow where the mean fits in float64
+    (sets the secant floor of the piecewise-linear losses)."""
     total = 0.0
-    for i in range(y.size):
-        total += abs(raw[i] - y[i])
-    return total / max(y.size, 1)
+    if w.size:
+        weight = 0.0
+        for i in range(w.size):
+            weight += w[i]
+        inv = 1.0 / weight if weight > 0 else 0.0
+        for i in range(y.size):
+            total += abs(raw[i] - y[i]) * (w[i] * inv)
+    else:
+        inv = 1.0 / max(y.size, 1)
+        for i in range(y.size):
+            total += abs(raw[i] - y[i]) * inv
+    return total
 
 
 @njit(cache=True, nogil=True)
@@ -256,10 +294,12 @@ def dot(a, b):
 
 @njit(**_JIT)
 def scale_pair(grad, hess, factor):
-    """grad *= factor; hess *= factor, in one pass."""
+    """grad *= factor; hess *= factor, in one pass (float32 outputs saturate, as in ``_weigh``)."""
+    limit = _limit(grad)
     for i in range(grad.size):
-        grad[i] *= factor
-        hess[i] *= factor
+        g, h = grad[i] * factor, hess[i] * factor
+        grad[i] = min(max(g, -limit), limit)
+        hess[i] = min(max(h, -limit), limit)
 
 
 @njit(**_INLINE)
@@ -373,10 +413,10 @@ def mape(y, raw, w, params, grad, hess):
     policy, eps = params[0], params[1]
     for i in range(y.size):
         r = raw[i] - y[i]
-        inv_y = 1.0 / abs(y[i])
+        a = abs(y[i])
         h = _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
-        grad[i] = np.sign(r) * inv_y
-        hess[i] = h * inv_y
+        grad[i] = np.sign(r) / a
+        hess[i] = h / a  # not h * (1/|y|): 1/|y| overflows for subnormal y, and 0 * inf is NaN
     _weigh(grad, hess, w)
 
 
@@ -386,7 +426,7 @@ def squared_log_error(y, raw, w, params, grad, hess):
     for i in range(y.size):
         p = max(raw[i], -1.0 + 1e-6)
         inv = 1.0 / (1.0 + p)
-        d = log1p(p) - log1p(y[i])
+        d = log1p((p - y[i]) / (1.0 + y[i]))  # log((1+p)/(1+y)): no cancellation near p = y
         h = inv * inv if policy == GAUSS_NEWTON else (1.0 - d) * inv * inv
         grad[i] = d * inv
         hess[i] = h

@@ -71,6 +71,10 @@ class MulticlassLoss(Loss):
             raise ValueError(
                 f"{self}: labels must be integer classes 0..k-1; {int(bad.sum())} of {y.size} rows are not"
             )
+        k = self._declared_classes()
+        if k is not None and (beyond := y >= k).any():
+            raise ValueError(f"{self}: {int(beyond.sum())} of {y.size} labels are not among the {k} classes "
+                             f"its per-class parameter declares (0..{k - 1})")
 
     def _check_shapes(self, y, raw):
         y = as_float_array(y, self, "labels").reshape(-1)

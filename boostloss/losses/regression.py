@@ -69,7 +69,8 @@ class SquaredError(Loss):
         self._check_params()
 
     def _loss(self, y, raw):
-        return 0.5 * (raw - y) ** 2
+        r = raw - y
+        return (0.5 * r) * r  # not 0.5 r^2: r^2 overflows where the loss still fits
 
     def _closed_form_init(self, y, w):
         return weighted_mean(y, w)
@@ -164,11 +165,14 @@ class PseudoHuber(_SecantMixin, Loss):
         return (float(self.delta),)
 
     def _loss(self, y, raw):
+        # d^2 t^2 / (s + 1) with t = r / d, s = sqrt(1 + t^2), as |r| q where q = |r| / (s + 1)
+        # = d / (sqrt(1 + u^2) + u), u = 1 / t, beyond |t| = 1: neither t^2, d^2 nor t overflows
         d = float(self.delta)
-        t = (raw - y) / d
-        s = np.hypot(1.0, t)
-        # d^2 t^2 / (s + 1), written to avoid overflowing t^2
-        return d * d * np.abs(t) * (np.abs(t) / (s + 1.0))
+        a = np.abs(raw - y)
+        near = a <= d
+        t = np.where(near, a, 0.0) / d
+        u = d / np.where(near, d, a)
+        return a * np.where(near, a / (np.hypot(1.0, t) + 1.0), d / (np.hypot(1.0, u) + u))
 
 
 class LogCosh(_SecantMixin, Loss):
@@ -265,7 +269,8 @@ class Expectile(Loss):
         return (float(self.alpha),)
 
     def _loss(self, y, raw):
-        return self._weight(y, raw) * (y - raw) ** 2
+        r = y - raw
+        return (self._weight(y, raw) * r) * r
 
     def _init_guess(self, y, w):
         return weighted_mean(y, w)
@@ -300,7 +305,7 @@ class Fair(_SecantMixin, Loss):
         t = np.abs(raw - y) / c
         s = np.minimum(t, 1e-3)  # the series is only used below 1e-3; keeps large t from overflowing
         series = s * s * (0.5 - s * (1 / 3 - s * (0.25 - s * (0.2 - s / 6))))
-        return c * c * np.where(t < 1e-3, series, t - np.log1p(t))
+        return c * (c * np.where(t < 1e-3, series, t - np.log1p(t)))  # c^2 alone may overflow
 
 
 class MAPE(_SecantMixin, Loss):
@@ -366,7 +371,7 @@ class SquaredLogError(Loss):
         return np.maximum(raw, -1.0 + 1e-6)
 
     def _loss(self, y, raw):
-        return 0.5 * (np.log1p(self._clip(raw)) - np.log1p(y)) ** 2
+        return 0.5 * np.log1p((self._clip(raw) - y) / (1.0 + y)) ** 2
 
     def _closed_form_init(self, y, w):
         return float(np.expm1(weighted_mean(np.log1p(y), w)))
