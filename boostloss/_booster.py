@@ -119,6 +119,8 @@ class RoundInputs:
         labels = np.asarray(labels)
         weights = nonempty(weights)
         weights = None if weights is None else np.asarray(weights)
+        if labels.size == 0:  # a distributed worker without training rows: zero rows, not an error
+            return np.empty(0), None
         if self._source is None or not (_equal(labels, self._source[0]) and _equal(weights, self._source[1])):
             y = self.loss.validate(labels, weights)
             self._prepared = (y, None if weights is None else np.asarray(weights, dtype=np.float64))

@@ -59,7 +59,10 @@ class Metric(Parametrized):
         return self.final(*self._sums(self.validate(y), np.asarray(pred, dtype=np.float64), sample_weight))
 
     def sums(self, y, raw, sample_weight=None, link: Link | None = None) -> tuple[float, float]:
-        """``(sum w v, sum w)`` from raw scores; ``link`` maps raw scores to predictions."""
+        """``(sum w v, sum w)`` from raw scores; ``link`` maps raw scores to predictions. Zero
+        rows (a distributed worker without rows of this set) give ``(0, 0)``."""
+        if np.size(y) == 0:
+            return 0.0, 0.0
         y = self.validate(y)
         raw = np.asarray(raw, dtype=np.float64)
         pred = raw if self.uses_raw else (link or self.default_link).inverse(raw)

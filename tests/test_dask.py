@@ -75,13 +75,17 @@ def client():
         yield client
 
 
-def spread(client, array, block=BLOCK):
-    """A Dask array of ``array`` in blocks of ``block`` rows that alternate between the workers."""
+def spread(client, array, block=BLOCK, placement=None):
+    """A Dask array of ``array`` in blocks of ``block`` rows, block ``i`` on worker
+    ``placement[i]`` (default: alternating between the workers)."""
     workers = sorted(client.scheduler_info()["workers"])
     blocks = []
     for i, start in enumerate(range(0, len(array), block)):
         part = array[start:start + block]
-        future = client.scatter(part, workers=[workers[i % len(workers)]])
+        where = i % len(workers) if placement is None else placement[i]
+        # hash=False: a block scattered again (another layout) gets a key of its own, instead of
+        # the existing one being replicated, which would move other tests' data
+        future = client.scatter(part, workers=[workers[where]], hash=False)
         blocks.append(da.from_delayed(future, shape=part.shape, dtype=part.dtype))
     return da.concatenate(blocks)
 
@@ -281,6 +285,54 @@ def test_bad_labels_and_weights_raise_the_one_machine_error(client):
         bld.BoostRegressor(loss="logistic").fit(da.ones((3000, 2)), da.from_array(y, chunks=1000))
     with pytest.raises(TypeError, match="Dask estimator"):
         bld.BoostRegressor(xgb.XGBRegressor()).fit(da.ones((3000, 2)), da.from_array(y, chunks=1000))
+
+
+# --------------------------------------------------------------------------- uneven partitions
+def placed(client, local, placement, keys=("X", "y", "w")):
+    return [spread(client, local[k], placement=placement) for k in keys]
+
+
+@pytest.mark.parametrize("booster", list(BOOSTERS))
+def test_a_worker_without_training_rows_trains_as_one_machine(booster, client, data):
+    """All training rows on worker 0 and the eval set on worker 1 (whose objective then sees zero
+    rows), with and without the eval set; and a one-row fit. XGBoost's own objective trains on
+    these layouts; boostloss used to raise ``no targets given`` on the empty worker."""
+    local, _ = data
+    X, y, w = placed(client, local, [0, 0, 0, 0])
+    Xv, yv = (spread(client, local[k][:1000], placement=[1]) for k in ("X", "y"))
+    d_reg, _, l_reg, _ = BOOSTERS[booster]
+    loss = bl.Huber(delta=1.0)
+    one = BoostRegressor(l_reg(), loss).fit(local["X"], local["y"], sample_weight=local["w"])
+    for eval_set in (None, [(Xv, yv)]):
+        model = bld.BoostRegressor(d_reg(), loss).fit(X, y, sample_weight=w, eval_set=eval_set)
+        assert gap(model.predict(X).compute(), one.predict(local["X"])) <= FLOAT32_FLOOR
+    if booster == "xgboost":  # the metric of the eval set, all-reduced over both workers, is the local one
+        history = model.evals_result_["validation_0"]["huber"]
+        local_eval = BoostRegressor(l_reg(), loss).fit(local["X"], local["y"], sample_weight=local["w"],
+                                                       eval_set=[(local["X"][:1000], local["y"][:1000])])
+        np.testing.assert_allclose(history, local_eval.estimator_.evals_result()["validation_0"]["huber"], rtol=1e-5)
+    if booster == "xgboost":  # lightgbm.dask refuses fewer rows than workers itself
+        tiny = bld.BoostRegressor(d_reg().set_params(n_estimators=2), loss)
+        tiny.fit(*(spread(client, local[k][:1], placement=[0]) for k in ("X", "y")))
+        assert tiny.init_score_[0] == pytest.approx(local["y"][0])
+
+
+@pytest.mark.parametrize("booster", list(BOOSTERS))
+def test_the_model_does_not_depend_on_where_the_partitions_are(booster, client, data):
+    """Same data and parameters, partitions placed alternately, in halves, unevenly, all on one
+    worker, and the first layout again: the same model each time (features on 64 levels, so the
+    boosters' own distributed bins do not depend on the placement either). LightGBM gets no
+    init_score collection, whose pairing with the data partitions let the rows a worker trains on
+    change between fits."""
+    local, _ = data
+    d_reg = BOOSTERS[booster][0]
+    predictions = []
+    for placement in ([0, 1, 0, 1], [0, 0, 1, 1], [1, 1, 1, 0], [0, 0, 0, 0], [0, 1, 0, 1]):
+        X, y, w = placed(client, local, placement)
+        model = bld.BoostRegressor(d_reg(), bl.Huber(delta=1.0)).fit(X, y, sample_weight=w)
+        predictions.append(model.predict(X).compute())
+    for other in predictions[1:]:
+        assert gap(other, predictions[0]) <= FLOAT32_FLOOR
 
 
 # --------------------------------------------------------------------------- the train APIs

@@ -497,3 +497,15 @@ def test_squared_log_error_gradient_is_precise_near_the_optimum_for_large_target
 def test_parameters_must_be_numbers_at_construction(make):
     with pytest.raises(ValueError, match="must be a number"):
         make()
+
+
+@pytest.mark.parametrize("gamma, weights", [(5.0, [1e6, 1, 1e-6]), (2.0, [1e-6, 1, 1e6]), (0.5, [3, 1e-9, 1]),
+                                            (0.0, [1e6, 1, 1e-6])])
+def test_multiclass_focal_start_is_stationary_in_every_class_at_any_weight_scale(gamma, weights):
+    """Each class's weighted gradient sum vanishes relative to its own size (a minimiser's
+    tolerance on the whole gradient left the class of weight 1e-6 at 100% of its size)."""
+    loss, y, w = bl.MulticlassFocal(gamma=gamma), np.array([0, 1, 2, 0, 1]), np.array([*weights, 1.0, 2.0])
+    start = loss.init_score(y.astype(float), w, n_classes=3)
+    g = loss.exact_grad_hess(y, np.tile(start, (y.size, 1)))[0] * w[:, None]
+    assert np.all(np.abs(g.sum(axis=0)) <= 1e-10 * np.abs(g).sum(axis=0))
+    assert start.sum() == pytest.approx(0.0, abs=1e-12)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import optimize
-from scipy.special import log_softmax, softmax
+from scipy.special import log_softmax, logsumexp, softmax
 
 from . import kernels
 from .base import (
@@ -170,7 +170,7 @@ class SoftmaxCrossEntropy(MulticlassLoss):
         c = self._class_weight_vector(self.class_weight, k, "class_weight")[y]
         rw = c if w is None else c * w
         freq = (rw[:, None] * self._targets(y, k)).sum(axis=0) / rw.sum()
-        logp = np.log(np.maximum(freq, 1e-12 * freq.max()))
+        logp = np.log(np.where(freq > 0, freq, 1e-12 * freq.max()))  # absent classes: a finite floor
         return logp - logp.mean()
 
 
@@ -186,7 +186,7 @@ class MulticlassFocal(MulticlassLoss):
     the boosters take for softmax cross-entropy (see ``SoftmaxCrossEntropy``); ``floor``:
     ``max(h, alpha_y F p_j (1 - p_j))``, the softmax curvature re-weighted by the focal factor;
     or ``exact``. ``alpha``: None (all 1) or a per-class sequence / dict. Optimal constant:
-    solved numerically (L-BFGS).
+    the root of its stationarity equations in log-probabilities (see ``_init_for``).
     """
 
     name = "multiclass_focal"
@@ -222,17 +222,26 @@ class MulticlassFocal(MulticlassLoss):
         return -alpha * qg * log_py
 
     def _init_for(self, y, w, k):
-        start = SoftmaxCrossEntropy(class_weight=self.alpha)._init_for(y, w, k)
-        weights = np.ones(y.size) if w is None else w
+        """The stationary point: ``sum_i w_i g_ij = 0`` with ``g_ij = -alpha_y u_j F(p_y)`` means
+        ``p_j = A_j F(p_j) / sum_l A_l F(p_l)``, ``A_j`` the weighted count of class ``j`` times
+        ``alpha_j``; solved for the log-probabilities, where it is scale-free, so that a class
+        of tiny weight is as precise as the others (a minimiser's tolerance on the gradient,
+        whose class-``j`` part is of size ``A_j``, is not)."""
+        gam = float(self.gamma)
+        counts = np.bincount(y, weights=w, minlength=k) * self._class_weight_vector(self.alpha, k, "alpha")
+        log_a = np.log(np.where(counts > 0, counts, 1e-12 * counts.max()))  # as SoftmaxCrossEntropy
 
-        def objective(free):
-            raw = np.tile(np.append(free, 0.0), (y.size, 1))
-            loss = np.average(self._loss(y, raw), weights=weights)
-            grad = np.average(self._derivatives(y, raw)[0], axis=0, weights=weights)
-            return loss, grad[:-1]  # raw[k-1] is pinned at 0
+        def log_f(raw):  # log F(p_j) = (gamma - 1) log q_j + log(q_j - gamma p_j log p_j), q_j from the others
+            log_p = log_softmax(raw)
+            log_q = np.array([logsumexp(np.delete(raw, j)) for j in range(k)]) - logsumexp(raw)
+            return (gam - 1.0) * log_q + np.log(np.exp(log_q) - gam * np.exp(log_p) * log_p)
 
-        result = optimize.minimize(objective, start[:-1] - start[-1], jac=True, method="L-BFGS-B",
-                                   options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 1000})
+        def residual(free):
+            raw = np.append(free, 0.0)  # raw[k-1] pinned at 0
+            target = log_a + log_f(raw)
+            return free - (target[:-1] - target[-1])
+
+        result = optimize.root(residual, log_a[:-1] - log_a[-1], method="hybr", options={"xtol": 1e-14})
         raw = np.append(result.x, 0.0)
         return raw - raw.mean()
 
