@@ -512,15 +512,9 @@ def _fit_xgboost(estimator, loss, init, scale, X, y, sample_weight, eval_sets, e
 
 
 def _fit_lightgbm(estimator, loss, init, scale, X, y, sample_weight, eval_sets, eval_metric, fit_params):
-    """No ``init_score`` collections: pairing them with the data partitions lets Dask compute the
-    pairs on either worker, so the rows a worker trains on (and the model) changed from one fit
-    to the next. The objective and metric add the start to LightGBM's scores instead."""
     from . import lightgbm as adapter
 
-    start = adapter._StartOffset(init)
-    obj = adapter.objective(loss, scale)
-    obj.refit = start
-    estimator.set_params(objective=obj, metric="None")
+    estimator.set_params(objective=adapter.objective(loss, scale), metric="None")
     if loss.is_multiclass:
         estimator.set_params(num_class=init.size)
     callbacks = [*fit_params.pop("callbacks", []), adapter._AddStartToFirstTrees(init)]
@@ -530,10 +524,12 @@ def _fit_lightgbm(estimator, loss, init, scale, X, y, sample_weight, eval_sets, 
         else:
             fit_params["eval_set"] = [(Xe, ye) for Xe, ye, _ in eval_sets]
         fit_params.update(eval_sample_weight=_eval_weights(eval_sets),
-                          eval_metric=adapter._Refitted(adapter.metric(eval_metric or loss, loss), start))
+                          eval_init_score=[_per_row_scores(ye, init) for _, ye, _ in eval_sets],
+                          eval_metric=adapter.metric(eval_metric or loss, loss))
     with warnings.catch_warnings():  # lightgbm.dask warns on every fit that n_jobs (always in its params) is ignored
         warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
-        estimator.fit(X, y, sample_weight=sample_weight, callbacks=callbacks, **fit_params)
+        estimator.fit(X, y, sample_weight=sample_weight, init_score=_per_row_scores(y, init), callbacks=callbacks,
+                      **fit_params)
 
 
 def _default_estimator(kind: str):

@@ -98,21 +98,6 @@ class _Refitted:
         return self.metric(first, second + self.refit.offset(np.asarray(first)), sample_weight)
 
 
-class _StartOffset:
-    """For a booster trained without ``init_score`` (Dask: an extra collection there moves
-    partitions between workers from one fit to the next): its running scores lack the start,
-    which the objective (as its ``refit``) and ``_Refitted`` metrics add to every row."""
-
-    def __init__(self, start: np.ndarray):
-        self.start = np.asarray(start, dtype=np.float64)
-
-    def train_scores(self, raw):
-        return raw + self.start
-
-    def offset(self, _):
-        return self.start
-
-
 _THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")  # LightGBM's aliases
 
 

@@ -320,10 +320,10 @@ def test_a_worker_without_training_rows_trains_as_one_machine(booster, client, d
 @pytest.mark.parametrize("booster", list(BOOSTERS))
 def test_the_model_does_not_depend_on_where_the_partitions_are(booster, client, data):
     """Same data and parameters, partitions placed alternately, in halves, unevenly, all on one
-    worker, and the first layout again: the same model each time (features on 64 levels, so the
-    boosters' own distributed bins do not depend on the placement either). LightGBM gets no
-    init_score collection, whose pairing with the data partitions let the rows a worker trains on
-    change between fits."""
+    worker, and the first layout again: the same model each time. The start, the secant floor and
+    the Hessian rescaling come from all rows, not from each worker's; the features take 64 levels,
+    so the boosters' own distributed bins do not depend on the placement either (on continuous
+    features LightGBM's do, for its built-ins as well: see the README)."""
     local, _ = data
     d_reg = BOOSTERS[booster][0]
     predictions = []
