@@ -15,14 +15,20 @@ from .metrics import Metric
 from .registry import get_loss, get_metric
 
 
+def install_hint(extra: str, package: str) -> str:
+    """How to install what an optional part needs: the package itself, or boostloss's extra
+    from a checkout or a built wheel (boostloss is not on the package index)."""
+    return (f"pip install {package}, or boostloss's '{extra}' extra from a checkout: pip install '.[{extra}]' "
+            f"(from a built wheel: pip install 'boostloss-<version>-py3-none-any.whl[{extra}]')")
+
+
 def import_booster(module: str, extra: str):
-    """Import a booster package, or raise an ImportError that names the extra to install."""
+    """Import a booster package, or raise an ImportError that says how to install it."""
     try:
         return import_module(module)
     except ImportError as err:
-        raise ImportError(
-            f"boostloss.{extra} needs the {module} package: pip install 'boostloss[{extra}]'"
-        ) from err
+        raise ImportError(f"boostloss.{extra} needs the {module} package: "
+                          f"{install_hint(extra, module.partition('.')[0])}") from err
 
 
 def resolve_metric(metric_or_loss, loss=None) -> tuple[Metric, Link | None]:

@@ -1,7 +1,8 @@
 """SymPy formulas for ``CustomLoss``: parsing, exact derivatives, compilation to NumPy.
 
-Needs SymPy (``pip install 'boostloss[symbolic]'``); ``boostloss.custom`` imports this module
-only when a loss is written as a formula. Formulas are strings (or SymPy expressions) in ``y``,
+Needs SymPy (``pip install '.[symbolic]'`` in a checkout, or ``pip install sympy``);
+``boostloss.custom`` imports this module only when a loss is written as a formula. Formulas are
+strings (or SymPy expressions) in ``y``,
 ``raw`` and the loss's parameters, all real. Besides SymPy's functions (``exp``, ``log``,
 ``Abs``/``abs``, ``sqrt``, ``tanh``, ``Piecewise``, ``Max``/``max``, ``Min``/``min``, ``sign``,
 ``Heaviside``...) a formula may use ``where(cond, a, b)`` (a two-piece ``Piecewise``) and the

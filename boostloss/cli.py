@@ -24,7 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .compare import BOOSTERS, TASKS, compare_losses, infer_task, loss_task
+from ._booster import install_hint
+from .compare import (
+    BOOSTERS,
+    SCIKIT_LEARN_SCORES,
+    TASKS,
+    compare_losses,
+    infer_task,
+    loss_task,
+    scikit_learn_score_direction,
+)
 from .losses.base import REAL
 from .registry import LOSSES, METRICS, _split_top_level
 
@@ -96,6 +105,10 @@ def describe_metrics() -> list[dict]:
         cls = METRICS[name]
         out.append({"name": name, "class": cls.__name__, "parameters": _parameters(cls),
                     "higher_is_better": bool(cls.higher_is_better), "formula": _formula(name, cls, METRIC_FORMULAS)})
+    for name, (tasks, formula) in SCIKIT_LEARN_SCORES.items():  # what compare also accepts
+        out.append({"name": name, "class": "scikit-learn", "parameters": {}, "tasks": tasks,
+                    "higher_is_better": scikit_learn_score_direction(name),
+                    "formula": f"{formula} (compare only; {tasks})"})
     return out
 
 
@@ -230,7 +243,7 @@ def read_table(path: str):
             try:
                 return pd.read_parquet(file)
             except ImportError as err:
-                raise UsageError(f"reading Parquet needs pyarrow: pip install 'boostloss[cli]' ({err})") from None
+                raise UsageError(f"reading Parquet needs pyarrow: {install_hint('cli', 'pyarrow')} ({err})") from None
         return pd.read_csv(file, sep="\t" if ".tsv" in suffixes else ",")
     except UsageError:
         raise
@@ -281,11 +294,12 @@ def _pandas():
     try:
         import pandas
     except ImportError as err:
-        raise UsageError(f"boostloss compare needs pandas: pip install 'boostloss[cli]' ({err})") from None
+        raise UsageError(f"boostloss compare needs pandas: {install_hint('cli', 'pandas')} ({err})") from None
     return pandas
 
 
 def run_compare(args) -> int:
+    _pandas()  # the built-in data sets and every table are pandas frames: say so before anything else
     if args.plot:  # before the long part: a plot that cannot be written fails now
         _check_output(args.plot)
     if args.data is None:

@@ -156,6 +156,23 @@ _CLASSIFICATION = {
 }
 
 
+# scores ``compare`` takes from scikit-learn besides boostloss's metrics: name -> (tasks, formula)
+SCIKIT_LEARN_SCORES = {
+    "r2": ("regression", "1 - sum (y - pred)^2 / sum (y - mean y)^2"),
+    "accuracy": ("binary, multiclass", "share of rows whose most probable class is the label"),
+    "balanced_accuracy": ("binary, multiclass", "mean over classes of the share predicted right"),
+    "roc_auc": ("binary, multiclass", "area under the ROC curve (multiclass: one-vs-rest mean)"),
+    "f1": ("binary, multiclass", "F1 of the positive class (multiclass: macro mean)"),
+    "brier": ("binary, multiclass", "mean squared error of the predicted probabilities"),
+    "average_precision": ("binary", "area under the precision-recall curve"),
+}
+
+
+def scikit_learn_score_direction(name: str) -> bool:
+    """Whether a score of ``SCIKIT_LEARN_SCORES`` is better when higher."""
+    return True if name == "r2" else _CLASSIFICATION[name][0]
+
+
 def get_scorer(name: str, task: str) -> Scorer:
     """The scorer for a metric name on a task; ValueError naming the choices otherwise."""
     if task == "regression":

@@ -8,8 +8,9 @@
 The loss is a formula in the target ``y``, the raw score ``raw`` and named parameters:
 
 * a **SymPy formula**, as a string (or SymPy expression): derivatives are SymPy's, compiled to
-  vectorised NumPy (needs ``pip install 'boostloss[symbolic]'``; see ``boostloss._symbolic``
-  for the functions a formula may use, such as ``where``, ``Piecewise``, ``Abs``, ``log1p``,
+  vectorised NumPy (needs SymPy: ``pip install '.[symbolic]'`` in a checkout, or ``pip install
+  sympy``; see ``boostloss._symbolic`` for the functions a formula may use, such as ``where``,
+  ``Piecewise``, ``Abs``, ``log1p``,
   ``sigmoid``, ``log_sigmoid`` and ``softplus``);
 * a **NumPy function** ``f(y, raw, **params)`` defined with ``def`` at module level (lambdas
   and nested functions cannot be pickled and are refused): derivatives by forward-mode
@@ -32,6 +33,7 @@ from importlib import import_module
 import numpy as np
 
 from . import _jets
+from ._booster import install_hint
 from .losses.base import NON_NEGATIVE, REAL, IdentityLink, Interval, Link, LogitLink, LogLink, Loss, secant_floor
 from .losses.binary import BinaryLoss
 
@@ -45,7 +47,7 @@ def _symbolic():
     try:
         import_module("sympy")
     except ImportError as err:
-        raise ImportError("boostloss: losses written as formulas need SymPy: pip install 'boostloss[symbolic]' "
+        raise ImportError(f"boostloss: losses written as formulas need SymPy: {install_hint('symbolic', 'sympy')} "
                           "(or write the loss as a NumPy function)") from err
     return import_module("boostloss._symbolic")
 

@@ -1,7 +1,8 @@
 """Pictures: a loss with its gradient and Hessian, a comparison of losses, a learning curve.
 
-Needs matplotlib (the ``plot`` extra: ``pip install 'boostloss[plot]'``), imported on first
-use; without a display (and without ``MPLBACKEND`` set) the Agg backend is used. Each function
+Needs matplotlib (the ``plot`` extra: ``pip install '.[plot]'`` in a checkout, or ``pip install
+matplotlib``), imported on first use; without a display (and without ``MPLBACKEND`` set) the Agg
+backend is used. Each function
 returns a matplotlib Figure made with pyplot, so it shows in notebooks and with ``plt.show()``;
 ``fig.savefig("out.png")`` writes it at ``figsize * dpi`` pixels (and ``plt.close(fig)`` frees it).
 
@@ -22,6 +23,7 @@ import sys
 
 import numpy as np
 
+from ._booster import install_hint
 from .compare import loss_task
 from .losses.base import Loss
 from .registry import LOSSES, get_loss, get_metric, parse_spec, spec
@@ -47,7 +49,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError as err:
-        raise ImportError("boostloss.plotting needs matplotlib: pip install 'boostloss[plot]'") from err
+        raise ImportError(f"boostloss.plotting needs matplotlib: {install_hint('plot', 'matplotlib')}") from err
     if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND") and _headless():
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt

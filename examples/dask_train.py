@@ -6,7 +6,7 @@ reductions over the partitions (nothing is collected on the client), then trains
 Dask estimator with the loss as objective from that start; predictions come back as a Dask
 array in the target's units. The last part uses the train API, ``xgboost.dask.train``, with
 the start from ``bl.dask.init_score`` and an evaluation metric that is exact across workers.
-Run: ``python examples/dask_train.py`` (needs ``pip install "boostloss[dask]"``).
+Run: ``python examples/dask_train.py`` (needs the dask extra: ``pip install ".[dask]"`` in a checkout).
 """
 
 from __future__ import annotations

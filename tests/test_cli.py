@@ -107,6 +107,28 @@ def test_list_json_is_machine_readable(capsys):
     assert {m["name"] for m in listing["metrics"]} >= {"mae", "rmse", "mape", "smape", "pinball", "log_loss"}
 
 
+def test_list_names_every_metric_compare_accepts(capsys):
+    """``compare`` also scores with scikit-learn's r2, accuracy, AUC and the like: ``list`` shows
+    them, and each listed name is accepted by ``compare`` for the tasks it states."""
+    from boostloss.compare import SCIKIT_LEARN_SCORES, get_scorer
+
+    code, out, _ = run(capsys, "list", "--json")
+    listed = {m["name"]: m for m in json.loads(out)["metrics"]}
+    assert set(SCIKIT_LEARN_SCORES) <= set(listed)
+    for name, (tasks, _) in SCIKIT_LEARN_SCORES.items():
+        for task in tasks.split(", "):
+            assert get_scorer(name, task).higher_is_better == listed[name]["higher_is_better"]
+    code, out, _ = run(capsys, "list")
+    assert any(line.startswith("balanced_accuracy ") and "compare only" in line for line in out.splitlines())
+
+
+def test_compare_without_pandas_names_what_to_install(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
+    code, _, err = run(capsys, "compare")
+    assert code == 2
+    assert "boostloss compare needs pandas: pip install pandas" in err and "pip install '.[cli]'" in err
+
+
 # --------------------------------------------------------------------------- compare
 @pytest.fixture(scope="module")
 def default_compare():

@@ -70,6 +70,29 @@ def test_quickstart_runs_and_robust_losses_win():
         assert all(r < 0.8 * s for r, s in zip(rows[robust], rows["squared_error"], strict=True))
 
 
+README = EXAMPLES.parent / "README.md"
+
+
+def test_every_example_is_in_the_readme_table():
+    listed = set(re.findall(r"^\| `(\w+)\.py` \|", README.read_text(), flags=re.M))
+    assert listed == {script.stem for script in SCRIPTS}
+
+
+def printed_in_readme() -> dict[str, str]:
+    """``script -> output`` for each README paragraph that names ``python examples/<script>.py``
+    and shows what it prints in the fenced block that follows."""
+    pattern = r"`python examples/(\w+)\.py`[^`]*?(?:`[^`]*`[^`]*?)*?\n```\w*\n(.*?)\n```"
+    return {m.group(1): m.group(2) for m in re.finditer(pattern, README.read_text(), flags=re.S)}
+
+
+def test_the_readme_shows_what_the_examples_print():
+    shown = printed_in_readme()
+    assert "quickstart" in shown
+    for name, output in shown.items():
+        done = run(EXAMPLES / f"{name}.py")
+        assert done.stdout.strip() == output.strip(), f"README's output of {name}.py is stale:\n{done.stdout}"
+
+
 def test_quantile_intervals_cover_about_ninety_percent():
     rows = table(run(EXAMPLES / "quantile_intervals.py").stdout)
     assert set(rows) == {"lightgbm", "xgboost", "catboost"}

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,7 +36,40 @@ from numba.extending import intrinsic, overload
 POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0, "friedman": 5.0}
 EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON, FRIEDMAN = 0.0, 1.0, 2.0, 3.0, 4.0, 5.0
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
+
+
+def _probe():  # a function of this file, for numba to find a cache location for
+    return 0
+
+
+def _can_cache() -> bool:
+    """Whether numba can cache this file's kernels: in a writable ``__pycache__`` beside it,
+    ``NUMBA_CACHE_DIR`` or the user's cache directory. A read-only install without a writable
+    home (a container running as another user) has none: then a directory of this user's in
+    the temporary directory, and failing that, compiling in memory in every process (one
+    warning). numba raises, rather than skips caching, when it finds no location."""
+    try:
+        njit(cache=True)(_probe)
+        return True
+    except RuntimeError:
+        pass
+    if not config.CACHE_DIR:
+        try:
+            path = os.path.join(tempfile.gettempdir(), f"boostloss-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            config.CACHE_DIR = path
+            njit(cache=True)(_probe)
+            return True
+        except (OSError, RuntimeError):
+            config.CACHE_DIR = ""
+    warnings.warn("boostloss: no writable directory to cache compiled kernels in; they compile in memory in "
+                  "each process (set NUMBA_CACHE_DIR to a writable directory to keep them)", RuntimeWarning,
+                  stacklevel=2)
+    return False
+
+
+CACHE = _can_cache()
+_JIT = {"cache": CACHE, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 _INLINE = {"inline": "always", "error_model": "numpy", "fastmath": {"contract"}}
 
 LOG2E = 1.4426950408889634
@@ -253,7 +288,7 @@ def mean_abs_residual(y, raw, w):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def group_rows(groups, n_groups):
     """Rows ordered by group (a counting sort, O(n)): ``(order, starts)`` with the rows of group
     ``g`` at ``order[starts[g]:starts[g + 1]]``, in their original order. ``groups`` are
@@ -272,7 +307,7 @@ def group_rows(groups, n_groups):
     return order, starts
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(cache=CACHE, nogil=True, fastmath={"reassoc", "contract"})
 def total(a):
     """sum(a) accumulated in float64 (reassociated, so vectorised: order-dependent in the last bits)."""
     s = 0.0
@@ -281,7 +316,7 @@ def total(a):
     return s
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(cache=CACHE, nogil=True, fastmath={"reassoc", "contract"})
 def dot(a, b):
     """sum(a * b) in float64 on this thread. ``np.dot`` hands long vectors to OpenBLAS, whose
     threads then spin-wait for more work on the cores the booster's threads are about to use:
