@@ -1,7 +1,7 @@
 """boostloss objectives against each booster's built-in twin: training time and kernel throughput.
 
 Run: ``python benchmarks/speed.py`` (under 15 minutes on 2 cores; ``--quick`` for a run under
-3 minutes; ``--only train,catboost,multiclass,kernels`` and ``--boosters`` to run a part).
+3 minutes; ``--only train,catboost,multiclass,kernels,objectives`` and ``--boosters`` to run a part).
 Progress goes to stderr; stdout gets the tables:
 
 A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm.train`` and
@@ -25,6 +25,9 @@ B. Kernels: ``loss.grad_hess(y, raw, out=(g, h))`` for every registered loss at 
    (multiclass: 200,000 x 5 scores), float32 and float64 raw scores, against a memory-bandwidth
    floor (``np.copyto(g, raw); np.copyto(h, y)``: reads both inputs, writes both outputs once),
    with boostloss's default threads (``NUMBA_NUM_THREADS``) and with one.
+C. Objectives built by hand: one call of ``bl.xgboost.objective(loss)`` / ``bl.lightgbm.objective(loss)``
+   through the booster's ``(preds, data)`` interface at 1,000,000 rows, against the objective
+   ``train()`` builds (which gets the boosting scale and fetches the targets once).
 
 Same work on both sides: no evaluation sets (XGBoost and LightGBM compute no metric). CatBoost
 computes its ``eval_metric`` on the learning set every iteration whatever is passed, so the
@@ -661,6 +664,61 @@ def print_kernels(rows, n):
     return missed
 
 
+# ---------------------------------------------------------------- objectives built by hand
+HAND_TARGET = 1.05  # the hand-built objective's call against the one train() builds
+
+
+def objective_rows(n, calls):
+    """One grad+hess call through XGBoost's ``obj(preds, dtrain)`` and LightGBM's
+    ``fobj(preds, train_set)``, 1,000,000 rows: ``bl.<booster>.objective(loss)`` as a user builds
+    it against the objective ``train()`` builds (its scale, its once-fetched targets), calls
+    interleaved, after an untimed first call each, medians."""
+    from boostloss._booster import boosting_scale
+
+    rng = np.random.default_rng(11)
+    for booster in ("xgboost", "lightgbm"):
+        for name in bl.available_losses():
+            loss = bl.get_loss(name)
+            y, raw64 = kernel_inputs(loss, n, rng)
+            if loss.is_multiclass:
+                continue  # the kernel table has them; their objectives take no scale
+            init = np.atleast_1d(loss.init_score(y))
+            preds = (raw64 - raw64.mean() + init[0]).astype(np.float32)
+            data = xgb.DMatrix(np.zeros((n, 1), np.float32), y, nthread=THREADS) if booster == "xgboost" else \
+                lgb.Dataset(np.zeros((n, 1), np.float32), y, params={"verbose": -1}).construct()
+            adapter = getattr(bl, booster)
+            hand = adapter.objective(loss)
+            built = adapter.objective(loss, boosting_scale(loss, y, None, init, per_round=True))
+            times = {"hand": [], "train": []}
+            with built.inputs.checked(data):
+                hand(preds, data), built(preds, data)
+                for i in range(calls):
+                    for side in (("hand", "train") if i % 2 == 0 else ("train", "hand")):
+                        obj = hand if side == "hand" else built
+                        start = time.perf_counter()
+                        obj(preds, data)
+                        times[side].append(time.perf_counter() - start)
+            row = dict(booster=booster, loss=name, hand=1e3 * statistics.median(times["hand"]),
+                       train=1e3 * statistics.median(times["train"]))
+            log(f"  objective {booster} {name}: hand {row['hand']:.2f} ms, train {row['train']:.2f} ms")
+            yield row
+
+
+def print_objectives(rows, n):
+    print(f"\nObjectives built by hand: one call of bl.<booster>.objective(loss) through the booster's own "
+          f"(preds, data) interface, {n:,} rows, against the objective train() builds; medians of interleaved calls\n")
+    print("| booster | loss | hand-built ms | train() ms | ratio | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    missed = 0
+    for row in rows:
+        ratio = row["hand"] / row["train"]
+        met = ratio <= HAND_TARGET
+        missed += not met
+        print(f"| {row['booster']} | {row['loss']} | {row['hand']:.2f} | {row['train']:.2f} | {ratio:.2f} | "
+              f"<= {HAND_TARGET:g} | {'yes' if met else 'no'} |", flush=True)
+    return missed
+
+
 # ---------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -668,17 +726,20 @@ def main(argv=None):
                         help="200,000 XGBoost/LightGBM rows only, fewer CatBoost rows and iterations (a smoke run)")
     parser.add_argument("--boosters", default="xgboost,lightgbm,catboost")
     parser.add_argument("--only", action="append", default=None,
-                        help="which parts to run: train, catboost, multiclass, kernels (repeatable or comma list)")
+                        help="which parts to run: train, catboost, multiclass, kernels, objectives (repeatable or "
+                             "comma list)")
     parser.add_argument("--repeats", type=int, default=3, help="timed fits per side (the median is reported)")
     parser.add_argument("--catboost-defaults", action="store_true",
                         help="leave CatBoost's per-loss leaf estimation defaults (not the same work on both sides)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
-    parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels"]) for p in item.split(",")]
-    unknown = set(parts) - {"train", "catboost", "multiclass", "kernels"}
+    parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels,objectives"])
+             for p in item.split(",")]
+    unknown = set(parts) - {"train", "catboost", "multiclass", "kernels", "objectives"}
     if unknown:
-        parser.error(f"unknown part(s) {sorted(unknown)}; choose from train, catboost, multiclass, kernels")
+        parser.error(f"unknown part(s) {sorted(unknown)}; choose from train, catboost, multiclass, kernels, "
+                     "objectives")
     boosters = [b.strip() for b in args.boosters.split(",") if b.strip()]
     if set(boosters) - {"xgboost", "lightgbm", "catboost"}:
         parser.error(f"unknown booster(s) in {args.boosters!r}")
@@ -744,6 +805,9 @@ def main(argv=None):
         log("kernels")
         rows = list(kernel_rows(kernel_n, 15))
         missed += print_kernels(rows, kernel_n)
+    if "objectives" in parts:
+        log("objectives built by hand")
+        missed += print_objectives(list(objective_rows(kernel_n, 5 if args.quick else 15)), kernel_n)
     print(f"\n{missed} target(s) missed; total wall time {time.perf_counter() - start:.0f} s")
 
 

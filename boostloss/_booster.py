@@ -83,13 +83,13 @@ class RoundInputs:
     def __reduce__(self):
         return type(self), (self.loss, self.token)
 
-    def __getattr__(self, name):  # _source, _prepared, _buffers: this thread's, None at first
+    def __getattr__(self, name):  # _source, _prepared, _buffers, _scale, _handed: this thread's, None at first
         if name.startswith("_") and name != "_local":
             return getattr(self._local, name, None)
         raise AttributeError(name)
 
     def __setattr__(self, name, value):
-        if name in ("_source", "_prepared", "_buffers"):
+        if name in ("_source", "_prepared", "_buffers", "_scale", "_handed"):
             setattr(self._local, name, value)
         else:
             super().__setattr__(name, value)
@@ -111,11 +111,19 @@ class RoundInputs:
         """Whether this object (or the one it was copied from) is inside ``checked``."""
         return self.token in _CHECKED
 
-    def targets_of(self, data, fetch):
-        """``targets(*fetch())``, fetched once per training inside ``checked(data)``."""
+    def targets_of(self, data, fetch, owned=False):
+        """``targets(*fetch())``, fetched once per training inside ``checked(data)``. ``owned``:
+        ``fetch`` returns arrays the data set owns and replaces (never changes in place) when its
+        labels or weights are set again, as LightGBM's Dataset does, so the same objects mean
+        the same targets and the comparison with the copy is skipped."""
         entry = _CHECKED.get(self.token)
         if entry is None or entry[0] is not data:
-            return self.targets(*fetch())
+            labels, weights = fetch()
+            if owned and self._handed is not None and labels is self._handed[0] and weights is self._handed[1]:
+                return self._prepared
+            prepared = self.targets(labels, weights)
+            self._handed = (labels, weights) if owned else None
+            return prepared
         if entry[1] is None:
             entry[1] = self.targets(*fetch())
         return entry[1]
@@ -126,12 +134,25 @@ class RoundInputs:
         weights = nonempty(weights)
         weights = None if weights is None else np.asarray(weights)
         if labels.size == 0:  # a distributed worker without training rows: zero rows, not an error
+            self._handed = None
             return np.empty(0), None
         if self._source is None or not (_equal(labels, self._source[0]) and _equal(weights, self._source[1])):
             y = self.loss.validate(labels, weights)
             self._prepared = (y, None if weights is None else np.asarray(weights, dtype=np.float64))
+            self._scale = self._handed = None  # new targets: a new training run
             self._source = (labels.copy(), None if weights is None else weights.copy())
         return self._prepared
+
+    def scale(self, fixed, y, raw, w):
+        """``fixed`` (the ``BoostingScale`` that ``train()`` passes), else, for an objective built
+        by hand, the scale of its first round's scores on these targets with the factor left to
+        each round, as ``train()`` fixes it at the start: computed once per training set, not in
+        an extra pass over the rows every round."""
+        if fixed is not None or not self.loss._rescales_hessian():
+            return fixed
+        if self._scale is None:
+            self._scale = replace(self.loss.boosting_scale(y, raw, w), factor=None)
+        return self._scale
 
     def buffers(self, raw, dtype=np.float64):
         """Two ``dtype`` arrays shaped (and ordered) like ``raw``, the same ones every round.

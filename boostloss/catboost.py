@@ -48,7 +48,7 @@ class CatBoostObjective:
 
     def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
-        self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
+        self.scale = scale  # a BoostingScale fixed for the training run; None: fixed at the first block
         self.inputs = RoundInputs(self.loss)  # only its token: see checked_targets
 
     def calc_ders_range(self, approxes, targets, weights):

@@ -49,20 +49,21 @@ class LightGBMObjective:
 
     def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
-        self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
+        self.scale = scale  # a BoostingScale fixed for the training run; None: the first round's
         self.inputs = RoundInputs(self.loss)
         self.refit = None  # a LeafRefit while train() or fit_estimator() runs
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
             raw = first
-            y, w = self.inputs.targets_of(second, lambda: (second.get_label(), second.get_weight()))
+            y, w = self.inputs.targets_of(second, lambda: (second.get_label(), second.get_weight()), owned=True)
         else:
             raw = second
             y, w = self.inputs.targets(first, sample_weight)
         if self.refit is not None:
             raw = self.refit.train_scores(raw)
-        return self.loss.boosting_grad_hess(y, raw, w, self.scale, out=self.inputs.buffers(raw, np.float32))
+        return self.loss.boosting_grad_hess(y, raw, w, self.inputs.scale(self.scale, y, raw, w),
+                                            out=self.inputs.buffers(raw, np.float32))
 
 
     def __repr__(self):
@@ -215,7 +216,8 @@ def _no_usable_feature_is_a_value_error(n_rows: int):
 
 
 def objective(loss, scale=None) -> LightGBMObjective:
-    """The LightGBM objective for ``loss`` (a Loss or a registry name)."""
+    """The LightGBM objective for ``loss`` (a Loss or a registry name); ``scale`` as for
+    ``bl.xgboost.objective``."""
     return LightGBMObjective(loss, scale)
 
 

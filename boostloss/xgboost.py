@@ -55,7 +55,7 @@ class XGBoostObjective:
 
     def __init__(self, loss, scale=None):
         self.loss = get_loss(loss)
-        self.scale = scale  # a BoostingScale fixed for the training run; None: each batch's own
+        self.scale = scale  # a BoostingScale fixed for the training run; None: the first round's
         self.inputs = RoundInputs(self.loss)
         self.refit = None  # a LeafRefit while train() or fit_estimator() runs
 
@@ -68,7 +68,8 @@ class XGBoostObjective:
             y, w = self.inputs.targets(first, sample_weight)
         if self.refit is not None:
             raw = self.refit.train_scores(raw)
-        return self.loss.boosting_grad_hess(y, raw, w, self.scale, reduce=_sum_over_workers(),
+        scale = self.inputs.scale(self.scale, y, raw, w)
+        return self.loss.boosting_grad_hess(y, raw, w, scale, reduce=_sum_over_workers(),
                                             out=self.inputs.buffers(raw, np.float32))
 
     def __repr__(self):
@@ -192,7 +193,10 @@ def _leaf_refit(loss, params, labels, weights, train, evals):
 
 
 def objective(loss, scale=None) -> XGBoostObjective:
-    """The XGBoost objective for ``loss`` (a Loss or a registry name)."""
+    """The XGBoost objective for ``loss`` (a Loss or a registry name). ``scale``: the
+    ``BoostingScale`` ``train()`` passes; without it (an objective built by hand) a secant policy's
+    residual scale is taken from the first round's scores and kept, its factor each round, as
+    ``train()`` does: the model is ``train()``'s for the same start, and no round pays an extra pass."""
     return XGBoostObjective(loss, scale)
 
 

@@ -723,7 +723,8 @@ def test_missing_booster_names_the_extra_to_install(booster, monkeypatch):
         raise ImportError(f"No module named {name!r}")
 
     monkeypatch.setattr(boostloss._booster, "import_module", missing)
-    with pytest.raises(ImportError, match=rf"pip install 'boostloss\[{booster}\]'"):
+    hint = rf"pip install {booster}, or boostloss's '{booster}' extra from a checkout: pip install '\.\[{booster}\]'"
+    with pytest.raises(ImportError, match=hint):
         getattr(bl, booster).train(bl.SquaredError(), {}, None)
 
 
@@ -929,3 +930,26 @@ def test_catboost_native_train_keeps_our_metric_early_stopping_and_the_pools_bas
     # and the model keeps the best iteration, which predicts in target units with that loss
     assert weighted_loss(loss, yv, bl.catboost.predict(model, Xv, loss)) == pytest.approx(logged[best], rel=1e-7)
     assert pool.get_baseline().size == 0 and valid.get_baseline().size == 0
+
+
+@pytest.mark.parametrize("loss", [bl.Huber(delta=3000.0), bl.LogCosh(), bl.Fair(c=100.0),
+                                  bl.Quantile(0.9, refit=False), bl.MAPE(refit=False)], ids=repr)
+def test_a_hand_built_objective_trains_the_model_train_builds(loss):
+    """``xgb.train(obj=bl.xgboost.objective(loss))`` and ``lgb.train`` with
+    ``bl.lightgbm.objective(loss)``, started from ``loss.init_score``: a secant policy's residual
+    scale is taken once, from the first round (as ``train()`` takes it at the start), not
+    recomputed in an extra pass every round, so the models are ``train()``'s."""
+    rng = np.random.default_rng(35)
+    X = rng.normal(size=(3000, 5))
+    y = np.abs(1e4 * X[:, 0] + 3000 * rng.standard_t(2, size=3000)) + 10.0
+    init = loss.init_score(y)
+    params = {"max_depth": 4, "nthread": 1}
+    built = bl.xgboost.train(loss, dict(params), xgb.DMatrix(X, y), 20)
+    hand = xgb.train({**params, "base_score": init, "disable_default_eval_metric": True}, xgb.DMatrix(X, y), 20,
+                     obj=bl.xgboost.objective(loss))
+    assert_allclose(hand.predict(xgb.DMatrix(X), output_margin=True),
+                    built.predict(xgb.DMatrix(X), output_margin=True), rtol=1e-6)
+    built = bl.lightgbm.train(loss, dict(LGB_PARAMS), lgb.Dataset(X, y), 20)
+    hand = lgb.train({**LGB_PARAMS, "objective": bl.lightgbm.objective(loss)},
+                     lgb.Dataset(X, y, init_score=np.full(len(y), init)), 20)
+    assert_allclose(hand.predict(X, raw_score=True) + init, built.predict(X, raw_score=True), rtol=1e-9)

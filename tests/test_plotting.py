@@ -185,5 +185,5 @@ def test_without_a_display_plots_use_agg():
 
 def test_a_missing_matplotlib_names_the_plot_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"pip install 'boostloss\[plot\]'"):
+    with pytest.raises(ImportError, match=r"needs matplotlib: pip install matplotlib, or .*pip install '\.\[plot\]'"):
         plotting.plot_loss("huber")
