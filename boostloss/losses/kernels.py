@@ -234,38 +234,29 @@ def sigmoid_terms(z):
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _limit(a):
-    """The largest finite value of ``a``'s dtype in float32 outputs, inf otherwise (compiled only)."""
+def _fit(a, value):
+    """``value`` as stored into ``a``: saturated at +-FLOAT32_MAX for float32 ``a`` (instead of
+    overflowing to inf), unchanged for float64 (compiled only; free inside the kernels' loops)."""
 
 
-@overload(_limit, inline="always")
-def _limit_impl(a):
-    limit = FLOAT32_MAX if a.dtype == types.float32 else math.inf
-    return lambda a: limit
+@overload(_fit, inline="always")
+def _fit_impl(a, value):
+    if a.dtype == types.float32:
+        return lambda a, value: min(max(value, -FLOAT32_MAX), FLOAT32_MAX)
+    return lambda a, value: value
 
 
 @njit(**_INLINE)
 def _weigh(grad, hess, w):
     """Multiply by the weights, if any, in a pass of its own: kept out of the kernels' loops,
     where the extra branch stops LLVM from vectorising them (measured 50x slower). A weight of
-    zero gives zeros whatever the unweighted value (also inf); float32 outputs saturate at
-    +-FLOAT32_MAX instead of overflowing to inf (float64 outputs are left as they are)."""
-    limit = _limit(grad)
+    zero gives zeros whatever the unweighted value (also inf); float32 products saturate (``_fit``)."""
     if w.size:
         for i in range(w.size):
             wi = w[i]
             g, h = grad[i] * wi, hess[i] * wi
-            grad[i] = min(max(g, -limit), limit) if wi != 0.0 else 0.0
-            hess[i] = min(max(h, -limit), limit) if wi != 0.0 else 0.0
-    elif limit < math.inf:
-        _saturate(grad, hess, limit)
-
-
-@njit(**_INLINE)
-def _saturate(grad, hess, limit):
-    for i in range(grad.size):
-        grad[i] = min(max(grad[i], -limit), limit)
-        hess[i] = min(max(hess[i], -limit), limit)
+            grad[i] = _fit(grad, g) if wi != 0.0 else 0.0
+            hess[i] = _fit(hess, h) if wi != 0.0 else 0.0
 
 
 @njit(**_JIT)
@@ -329,12 +320,10 @@ def dot(a, b):
 
 @njit(**_JIT)
 def scale_pair(grad, hess, factor):
-    """grad *= factor; hess *= factor, in one pass (float32 outputs saturate, as in ``_weigh``)."""
-    limit = _limit(grad)
+    """grad *= factor; hess *= factor, in one pass (float32 outputs saturate: ``_fit``)."""
     for i in range(grad.size):
-        g, h = grad[i] * factor, hess[i] * factor
-        grad[i] = min(max(g, -limit), limit)
-        hess[i] = min(max(h, -limit), limit)
+        grad[i] = _fit(grad, grad[i] * factor)
+        hess[i] = _fit(hess, hess[i] * factor)
 
 
 @njit(**_INLINE)
@@ -346,8 +335,8 @@ def _secant_l1(a, eps):
 @njit(**_JIT)
 def squared_error(y, raw, w, params, grad, hess):
     for i in range(y.size):
-        grad[i] = raw[i] - y[i]
-        hess[i] = 1.0
+        grad[i] = _fit(grad, raw[i] - y[i])
+        hess[i] = _fit(hess, 1.0)
     _weigh(grad, hess, w)
 
 
@@ -357,8 +346,8 @@ def absolute_error(y, raw, w, params, grad, hess):
     for i in range(y.size):
         r = raw[i] - y[i]
         h = _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
-        grad[i] = np.sign(r)
-        hess[i] = h
+        grad[i] = _fit(grad, np.sign(r))
+        hess[i] = _fit(hess, h)
     _weigh(grad, hess, w)
 
 
@@ -374,8 +363,8 @@ def huber(y, raw, w, params, grad, hess):
             h = 1.0
         else:
             h = 1.0 if a <= d else 0.0
-        grad[i] = min(max(r, -d), d)
-        hess[i] = h
+        grad[i] = _fit(grad, min(max(r, -d), d))
+        hess[i] = _fit(hess, h)
     _weigh(grad, hess, w)
 
 
@@ -387,8 +376,8 @@ def pseudo_huber(y, raw, w, params, grad, hess):
         a = abs(r / d)
         s = a if a > 1e150 else math.sqrt(1.0 + a * a)  # hypot(1, r/d) without overflowing
         h = 1.0 / s if policy == SECANT else 1.0 / (s * s * s)
-        grad[i] = r / s
-        hess[i] = h
+        grad[i] = _fit(grad, r / s)
+        hess[i] = _fit(hess, h)
     _weigh(grad, hess, w)
 
 
@@ -400,12 +389,12 @@ def log_cosh(y, raw, w, params, grad, hess):
         a = abs(r)
         m = expm1(-2.0 * a)  # tanh(a) = -m / (2 + m); sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2a)
         t = -m / (2.0 + m)
-        grad[i] = t if r >= 0 else -t
+        grad[i] = _fit(grad, t if r >= 0 else -t)
         if policy == SECANT:  # loop-invariant: LLVM unswitches the loop, the secant one needs no exp
-            hess[i] = 1.0 - r * r / 3.0 if a < 1e-4 else t / a
+            hess[i] = _fit(hess, 1.0 - r * r / 3.0 if a < 1e-4 else t / a)
         else:
             e = exp(-2.0 * a)
-            hess[i] = 4.0 * e / ((1.0 + e) * (1.0 + e))
+            hess[i] = _fit(hess, 4.0 * e / ((1.0 + e) * (1.0 + e)))
     _weigh(grad, hess, w)
 
 
@@ -416,8 +405,8 @@ def quantile(y, raw, w, params, grad, hess):
         r = raw[i] - y[i]
         g = 1.0 - alpha if r >= 0 else -alpha
         h = abs(g) * _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
-        grad[i] = g
-        hess[i] = h
+        grad[i] = _fit(grad, g)
+        hess[i] = _fit(hess, h)
     _weigh(grad, hess, w)
 
 
@@ -427,8 +416,8 @@ def expectile(y, raw, w, params, grad, hess):
     for i in range(y.size):
         r = raw[i] - y[i]
         c = 2.0 * (alpha if r < 0 else 1.0 - alpha)
-        grad[i] = c * r
-        hess[i] = c
+        grad[i] = _fit(grad, c * r)
+        hess[i] = _fit(hess, c)
     _weigh(grad, hess, w)
 
 
@@ -438,8 +427,8 @@ def fair(y, raw, w, params, grad, hess):
     for i in range(y.size):
         r = raw[i] - y[i]
         q = c / (abs(r) + c)
-        grad[i] = q * r
-        hess[i] = q if policy == SECANT else q * q
+        grad[i] = _fit(grad, q * r)
+        hess[i] = _fit(hess, q if policy == SECANT else q * q)
     _weigh(grad, hess, w)
 
 
@@ -450,8 +439,8 @@ def mape(y, raw, w, params, grad, hess):
         r = raw[i] - y[i]
         a = abs(y[i])
         h = _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
-        grad[i] = np.sign(r) / a
-        hess[i] = h / a  # not h * (1/|y|): 1/|y| overflows for subnormal y, and 0 * inf is NaN
+        grad[i] = _fit(grad, np.sign(r) / a)
+        hess[i] = _fit(hess, h / a)  # not h * (1/|y|): 1/|y| overflows for subnormal y, and 0 * inf is NaN
     _weigh(grad, hess, w)
 
 
@@ -463,8 +452,8 @@ def squared_log_error(y, raw, w, params, grad, hess):
         inv = 1.0 / (1.0 + p)
         d = log1p((p - y[i]) / (1.0 + y[i]))  # log((1+p)/(1+y)): no cancellation near p = y
         h = inv * inv if policy == GAUSS_NEWTON else (1.0 - d) * inv * inv
-        grad[i] = d * inv
-        hess[i] = h
+        grad[i] = _fit(grad, d * inv)
+        hess[i] = _fit(hess, h)
     _weigh(grad, hess, w)
 
 
@@ -472,8 +461,8 @@ def squared_log_error(y, raw, w, params, grad, hess):
 def poisson(y, raw, w, params, grad, hess):
     for i in range(y.size):
         mu = exp(min(raw[i], MAX_EXP))
-        grad[i] = mu - y[i]
-        hess[i] = mu
+        grad[i] = _fit(grad, mu - y[i])
+        hess[i] = _fit(hess, mu)
     _weigh(grad, hess, w)
 
 
@@ -481,8 +470,8 @@ def poisson(y, raw, w, params, grad, hess):
 def gamma(y, raw, w, params, grad, hess):
     for i in range(y.size):
         ratio = exp(min(log(y[i]) - raw[i], MAX_EXP))
-        grad[i] = 1.0 - ratio
-        hess[i] = ratio
+        grad[i] = _fit(grad, 1.0 - ratio)
+        hess[i] = _fit(hess, ratio)
     _weigh(grad, hess, w)
 
 
@@ -492,8 +481,8 @@ def tweedie(y, raw, w, params, grad, hess):
     for i in range(y.size):
         a = exp(min(log(y[i]) + (1.0 - p) * raw[i], MAX_EXP))  # y exp((1-p) raw); 0 where y = 0
         b = exp(min((2.0 - p) * raw[i], MAX_EXP))
-        grad[i] = b - a
-        hess[i] = (2.0 - p) * b - (1.0 - p) * a
+        grad[i] = _fit(grad, b - a)
+        hess[i] = _fit(hess, (2.0 - p) * b - (1.0 - p) * a)
     _weigh(grad, hess, w)
 
 
@@ -505,8 +494,8 @@ def logistic(y, raw, w, params, grad, hess):
         t = y[i] * (1.0 - eps) + 0.5 * eps
         pi, one_minus, _, _ = sigmoid_terms(np.float64(raw[i]))
         g = (1.0 - t) * pi - pos_weight * t * one_minus
-        grad[i] = g
-        hess[i] = (pos_weight * t + 1.0 - t) * pi * one_minus
+        grad[i] = _fit(grad, g)
+        hess[i] = _fit(hess, (pos_weight * t + 1.0 - t) * pi * one_minus)
     _weigh(grad, hess, w)
 
 
@@ -538,8 +527,8 @@ def exponential(y, raw, w, params, grad, hess):
     for i in range(y.size):
         s = 2.0 * y[i] - 1.0
         e = exp(min(-s * raw[i], MAX_EXP))
-        grad[i] = -s * e
-        hess[i] = e
+        grad[i] = _fit(grad, -s * e)
+        hess[i] = _fit(hess, e)
     _weigh(grad, hess, w)
 
 
@@ -552,8 +541,8 @@ def symmetric_cross_entropy(y, raw, w, params, grad, hess):
         h = p * q * (alpha + beta_a * (q - p))
         if policy == FLOOR:
             h = max(h, (alpha - beta_a * p) * p * q)
-        grad[i] = s * (-alpha * q + beta_a * p * q)
-        hess[i] = h
+        grad[i] = _fit(grad, s * (-alpha * q + beta_a * p * q))
+        hess[i] = _fit(hess, h)
     _weigh(grad, hess, w)
 
 
@@ -587,13 +576,13 @@ def _store_block(G, H, i0, nb, grad, hess):
     if grad.strides[0] == grad.itemsize and hess.strides[0] == hess.itemsize:
         for j in range(k):
             for b in range(nb):
-                grad[i0 + b, j] = G[j, b]
-                hess[i0 + b, j] = H[j, b]
+                grad[i0 + b, j] = _fit(grad, G[j, b])
+                hess[i0 + b, j] = _fit(hess, H[j, b])
     else:
         for b in range(nb):
             for j in range(k):
-                grad[i0 + b, j] = G[j, b]
-                hess[i0 + b, j] = H[j, b]
+                grad[i0 + b, j] = _fit(grad, G[j, b])
+                hess[i0 + b, j] = _fit(hess, H[j, b])
 
 
 @njit(**_INLINE)
