@@ -25,20 +25,11 @@ import warnings
 
 import numpy as np
 
-import boostloss as bl
+from boostloss.checks import configurations
 from boostloss.losses.base import IdentityLink, LogitLink
 
 F32_MAX = float(np.finfo(np.float32).max)
-CONFIGURATIONS = [bl.get_loss(name) for name in bl.available_losses()] + [
-    bl.Huber(delta=0.5, hessian="unit"), bl.Huber(delta=2, hessian="exact"), bl.AbsoluteError(hessian="unit"),
-    bl.PseudoHuber(delta=0.3, hessian="exact"), bl.LogCosh(hessian="exact"), bl.Fair(c=3, hessian="exact"),
-    bl.Quantile(alpha=0.9), bl.Quantile(alpha=0.1, hessian="unit"), bl.MAPE(hessian="unit"),
-    bl.Expectile(alpha=0.2), bl.SquaredLogError(hessian="exact"), bl.Tweedie(power=1.2),
-    bl.Tweedie(power=1.8), bl.Logistic(pos_weight=3, label_smoothing=0.1), bl.Focal(alpha=0.75, gamma=0.5),
-    bl.Focal(gamma=2, hessian="exact"), bl.SymmetricCrossEntropy(alpha=1, beta=0.5, hessian="exact"),
-    bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1),
-    bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]), bl.MulticlassFocal(gamma=2, hessian="exact"),
-]
+CONFIGURATIONS = configurations()
 K = 3  # classes of the multiclass configurations
 
 

@@ -40,6 +40,24 @@ MARGINS = np.concatenate([-MARGINS, [0.0], MARGINS[::-1]])
 TARGETS = (-1e3, -2.5, -0.5, 0.0, 0.01, 0.5, 1.0, 1.7, 3.0, 1e3)
 
 
+def configurations() -> list[Loss]:
+    """Every registered loss at its defaults, then variants that take other code paths (each
+    Hessian policy, asymmetric and extreme parameters, per-class weights): what the property
+    tests and ``benchmarks/fuzz.py`` drive."""
+    import boostloss as bl
+
+    return [bl.get_loss(name) for name in bl.available_losses()] + [
+        bl.Huber(delta=0.5, hessian="unit"), bl.Huber(delta=2, hessian="exact"), bl.AbsoluteError(hessian="unit"),
+        bl.PseudoHuber(delta=0.3, hessian="exact"), bl.LogCosh(hessian="exact"), bl.Fair(c=3, hessian="exact"),
+        bl.Quantile(alpha=0.9), bl.Quantile(alpha=0.1, hessian="unit"), bl.MAPE(hessian="unit"),
+        bl.Expectile(alpha=0.2), bl.SquaredLogError(hessian="exact"), bl.Tweedie(power=1.2),
+        bl.Tweedie(power=1.8), bl.Logistic(pos_weight=3, label_smoothing=0.1), bl.Focal(alpha=0.75, gamma=0.5),
+        bl.Focal(gamma=2, hessian="exact"), bl.SymmetricCrossEntropy(alpha=1, beta=0.5, hessian="exact"),
+        bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1),
+        bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]), bl.MulticlassFocal(gamma=2, hessian="exact"),
+    ]
+
+
 # --------------------------------------------------------------------------- numerical derivatives
 def richardson(f, x, h):
     """df/dx elementwise (``f`` maps an array of rows to per-row values) from central differences

@@ -22,22 +22,14 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import logit
 
 import boostloss as bl
+from boostloss.checks import configurations
 from boostloss.losses.base import IdentityLink, LogitLink
 
 # the losses must not overflow or divide by zero anywhere in these ranges, not even in a branch
 # np.where discards
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
-LOSSES = [bl.get_loss(name) for name in bl.available_losses()] + [
-    bl.Huber(delta=0.5, hessian="unit"), bl.Huber(delta=2, hessian="exact"), bl.AbsoluteError(hessian="unit"),
-    bl.PseudoHuber(delta=0.3, hessian="exact"), bl.LogCosh(hessian="exact"), bl.Fair(c=3, hessian="exact"),
-    bl.Quantile(alpha=0.9), bl.Quantile(alpha=0.1, hessian="unit"), bl.MAPE(hessian="unit"),
-    bl.Expectile(alpha=0.2), bl.SquaredLogError(hessian="exact"), bl.Tweedie(power=1.2),
-    bl.Tweedie(power=1.8), bl.Logistic(pos_weight=3, label_smoothing=0.1), bl.Focal(alpha=0.75, gamma=0.5),
-    bl.Focal(gamma=2, hessian="exact"), bl.SymmetricCrossEntropy(alpha=1, beta=0.5, hessian="exact"),
-    bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1),
-    bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]), bl.MulticlassFocal(gamma=2, hessian="exact"),
-]
+LOSSES = configurations()
 # smooth, convex, with an exact Hessian that is positive wherever it is representable
 CONVEX = {"squared_error", "expectile", "pseudo_huber", "fair", "poisson", "gamma", "tweedie",
           "logistic", "exponential", "softmax_cross_entropy"}
