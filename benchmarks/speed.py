@@ -1,7 +1,8 @@
 """boostloss objectives against each booster's built-in twin: training time and kernel throughput.
 
 Run: ``python benchmarks/speed.py`` (under 15 minutes on 2 cores; ``--quick`` for a run under
-3 minutes; ``--only train,catboost,multiclass,kernels,objectives`` and ``--boosters`` to run a part).
+3 minutes; ``--only train,catboost,multiclass,kernels,objectives,cold`` and ``--boosters`` to run a
+part).
 Progress goes to stderr; stdout gets the tables:
 
 A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm.train`` and
@@ -28,6 +29,9 @@ B. Kernels: ``loss.grad_hess(y, raw, out=(g, h))`` for every registered loss at 
 C. Objectives built by hand: one call of ``bl.xgboost.objective(loss)`` / ``bl.lightgbm.objective(loss)``
    through the booster's ``(preds, data)`` interface at 1,000,000 rows, against the objective
    ``train()`` builds (which gets the boosting scale and fetches the targets once).
+D. Cold start: in a fresh process on a fresh copy of the package (nothing compiled or cached),
+   ``import boostloss`` beyond its dependencies, and each loss's first ``bl.xgboost.train``
+   (2,000 rows, 5 rounds) against its second in the same process: the compile cost.
 
 Same work on both sides: no evaluation sets (XGBoost and LightGBM compute no metric). CatBoost
 computes its ``eval_metric`` on the learning set every iteration whatever is passed, so the
@@ -719,6 +723,81 @@ def print_objectives(rows, n):
     return missed
 
 
+# ---------------------------------------------------------------- cold start
+COLD_IMPORT = """
+import time
+start = time.perf_counter()
+import numpy, scipy, numba, sklearn, scipy.optimize, scipy.special
+deps = time.perf_counter()
+import boostloss
+print(deps - start, time.perf_counter() - deps)
+"""
+COLD_FIT = """
+import time, numpy as np
+import xgboost as xgb
+import boostloss as bl
+rng = np.random.default_rng(0)
+X = rng.normal(size=(2000, 5)); f = X[:, 0]
+loss = bl.get_loss({name!r})
+y = {{"binary": (rng.random(2000) < 0.3).astype(float), "multiclass": rng.integers(0, 3, 2000).astype(float),
+     "positive": np.exp(f + 0.3 * rng.normal(size=2000))}}.get({kind!r}, 3 * f + rng.normal(size=2000))
+for _ in range(2):
+    start = time.perf_counter()
+    bl.xgboost.train(loss, {{"max_depth": 3, "nthread": 1}}, xgb.DMatrix(X, y), 5)
+    print(time.perf_counter() - start)
+"""
+
+
+def cold_rows(losses):
+    """In a fresh process on a fresh copy of the package (nothing compiled, nothing cached):
+    the import beyond NumPy, SciPy, numba and scikit-learn, and for each loss the first
+    ``bl.xgboost.train`` (2,000 rows, 5 rounds) against the second in the same process."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    package = Path(bl.__file__).parent
+
+    def run(code):
+        with tempfile.TemporaryDirectory(prefix="boostloss-cold-") as root:
+            shutil.copytree(package, Path(root) / "boostloss", ignore=shutil.ignore_patterns("__pycache__"))
+            env = {**os.environ, "PYTHONPATH": root, "NUMBA_CACHE_DIR": str(Path(root) / "numba-cache")}
+            done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
+            if done.returncode:
+                raise RuntimeError(done.stderr[-500:])
+            return [float(v) for v in done.stdout.split()]
+
+    deps, own = run(COLD_IMPORT)
+    yield dict(kind="import", deps=deps, own=own)
+    for name in losses:
+        loss = bl.get_loss(name)
+        kind = "multiclass" if loss.is_multiclass else "binary" if loss.link.name == "logit" else \
+            "positive" if name in ("gamma", "mape", "squared_log_error", "poisson", "tweedie") else "real"
+        first, second = run(COLD_FIT.format(name=name, kind=kind))
+        log(f"  cold {name}: first fit {first:.2f} s, second {second:.2f} s")
+        yield dict(kind="fit", loss=name, first=first, second=second)
+
+
+def print_cold(rows):
+    print("\nCold start: a fresh process on a fresh copy of the package (nothing compiled or cached yet)\n")
+    print("| what | cold s | warm s | added by compiling, s | target | met |")
+    print("|---|---|---|---|---|---|")
+    missed = 0
+    for row in rows:
+        if row["kind"] == "import":
+            met = row["own"] <= 0.3
+            print(f"| import boostloss (NumPy, SciPy, numba, scikit-learn: {row['deps']:.2f} s before) | "
+                  f"{row['own']:.2f} | - | - | <= 0.3 | {'yes' if met else 'no'} |")
+        else:
+            added = row["first"] - row["second"]
+            met = added <= 1.0
+            print(f"| first bl.xgboost.train, {row['loss']} | {row['first']:.2f} | {row['second']:.2f} | {added:.2f} | "
+                  f"<= 1.0 | {'yes' if met else 'no'} |", flush=True)
+        missed += not met
+    return missed
+
+
 # ---------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -726,20 +805,20 @@ def main(argv=None):
                         help="200,000 XGBoost/LightGBM rows only, fewer CatBoost rows and iterations (a smoke run)")
     parser.add_argument("--boosters", default="xgboost,lightgbm,catboost")
     parser.add_argument("--only", action="append", default=None,
-                        help="which parts to run: train, catboost, multiclass, kernels, objectives (repeatable or "
-                             "comma list)")
+                        help="which parts to run: train, catboost, multiclass, kernels, objectives, cold "
+                             "(repeatable or comma list)")
     parser.add_argument("--repeats", type=int, default=3, help="timed fits per side (the median is reported)")
     parser.add_argument("--catboost-defaults", action="store_true",
                         help="leave CatBoost's per-loss leaf estimation defaults (not the same work on both sides)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
-    parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels,objectives"])
+    parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels,objectives,cold"])
              for p in item.split(",")]
-    unknown = set(parts) - {"train", "catboost", "multiclass", "kernels", "objectives"}
+    unknown = set(parts) - {"train", "catboost", "multiclass", "kernels", "objectives", "cold"}
     if unknown:
         parser.error(f"unknown part(s) {sorted(unknown)}; choose from train, catboost, multiclass, kernels, "
-                     "objectives")
+                     "objectives, cold")
     boosters = [b.strip() for b in args.boosters.split(",") if b.strip()]
     if set(boosters) - {"xgboost", "lightgbm", "catboost"}:
         parser.error(f"unknown booster(s) in {args.boosters!r}")
@@ -808,6 +887,9 @@ def main(argv=None):
     if "objectives" in parts:
         log("objectives built by hand")
         missed += print_objectives(list(objective_rows(kernel_n, 5 if args.quick else 15)), kernel_n)
+    if "cold" in parts:
+        log("cold start")
+        missed += print_cold(cold_rows(["huber"] if args.quick else bl.available_losses()))
     print(f"\n{missed} target(s) missed; total wall time {time.perf_counter() - start:.0f} s")
 
 
