@@ -280,10 +280,34 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
         fevals = [_Refitted(f, obj.refit) for f in fevals]
     try:
         with _no_usable_feature_is_a_value_error(len(labels)), obj.inputs.checked(train_set):
-            return lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets, feval=fevals,
-                             init_model=init_model, callbacks=callbacks, **kwargs)
+            booster = lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets, feval=fevals,
+                                init_model=init_model, callbacks=callbacks, **kwargs)
     finally:
         _end_refit(obj)
+    return declare_objective(booster, loss)
+
+
+def _objective_line(loss, n_classes: int):
+    """The model file's ``objective=`` line of the built-in objective whose prediction transform
+    is the loss's inverse link (LightGBM writes none for a custom objective); None for identity."""
+    if loss.is_multiclass:
+        return f"objective=multiclass num_class:{n_classes}"
+    log_link = loss.name if loss.name in ("gamma", "tweedie") else "poisson"  # all three: exp
+    return {"logit": "objective=binary sigmoid:1", "log": f"objective={log_link}"}.get(loss.link.name)
+
+
+def declare_objective(booster, loss):
+    """Record in ``booster`` (in place) the built-in objective whose prediction transform is the
+    loss's inverse link: saved and reloaded without boostloss (``lgb.Booster(model_file=...)``),
+    ``predict`` gives boostloss's predictions (probabilities, means; the start is in the first
+    trees), ``raw_score=True`` its raw scores. Called at the end of ``train`` and
+    ``fit_estimator``. Returns ``booster``."""
+    line = _objective_line(get_loss(loss), booster.num_model_per_iteration())
+    model = booster.model_to_string()
+    head, sep, rest = model.partition("\nfeature_names=")
+    if line is None or not sep or "\nobjective=" in head:
+        return booster
+    return booster.model_from_string(f"{head}\n{line}{sep}{rest}")
 
 
 def predict(model, data, loss, **kwargs) -> np.ndarray:
@@ -330,6 +354,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
                           **fit_params)
     finally:
         _end_refit(obj)
+    declare_objective(estimator.booster_, loss)
     return init
 
 

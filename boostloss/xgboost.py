@@ -240,12 +240,81 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     if callback is not None:
         custom_metric = _Refitted(custom_metric, obj.refit)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), callback]
+    if isinstance(kwargs.get("xgb_model"), xgb.Booster):
+        kwargs["xgb_model"] = _trainable(kwargs["xgb_model"])
     try:
         with obj.inputs.checked(dtrain):
-            return xgb.train(params, dtrain, num_boost_round, evals=evals, obj=obj, custom_metric=custom_metric,
-                             **kwargs)
+            booster = xgb.train(params, dtrain, num_boost_round, evals=evals, obj=obj, custom_metric=custom_metric,
+                                **kwargs)
     finally:
         obj.refit = None
+    declare_objective(booster, loss)
+    return booster
+
+
+# the output space of XGBoost's objectives, for base_score: raw margin -> stored value, and back
+_TO_OUTPUT = {"logit": lambda m: 1.0 / (1.0 + np.exp(-m)), "log": np.exp}
+_TO_MARGIN = {"binary:logistic": lambda p: np.log(p) - np.log1p(-p), "count:poisson": np.log, "reg:gamma": np.log,
+              "reg:tweedie": np.log}
+
+
+def _serving_objective(loss, n_classes: int):
+    """The built-in objective whose prediction transform is the loss's inverse link, as XGBoost's
+    model JSON records it, and the link's name; None for the identity link (kept as trained)."""
+    if loss.is_multiclass:
+        return {"name": "multi:softprob", "softmax_multiclass_param": {"num_class": str(n_classes)}}, None
+    if loss.link.name == "logit":
+        return {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}}, "logit"
+    if loss.link.name == "log":
+        if loss.name == "tweedie":
+            power = {"tweedie_variance_power": repr(float(loss.power))}
+            return {"name": "reg:tweedie", "tweedie_regression_param": power}, "log"
+        if loss.name == "gamma":
+            return {"name": "reg:gamma", "reg_loss_param": {"scale_pos_weight": "1"}}, "log"
+        return {"name": "count:poisson", "poisson_regression_param": {"max_delta_step": "0.7"}}, "log"
+    return None
+
+
+def declare_objective(booster, loss) -> None:
+    """Record in ``booster`` (in place) the built-in objective whose prediction transform is the
+    loss's inverse link, the start kept: saved and reloaded without boostloss, ``predict`` gives
+    boostloss's predictions (probabilities, means), ``output_margin=True`` its raw scores. Called
+    at the end of ``train`` and ``fit_estimator``; ``train`` resets it for continued training."""
+    loss = get_loss(loss)
+    model = json.loads(booster.save_raw("json"))
+    learner = model["learner"]
+    param = learner["learner_model_param"]
+    target = _serving_objective(loss, int(param.get("num_class", "0")))
+    if target is None or learner["objective"]["name"] == target[0]["name"]:
+        return
+    _set_objective(learner, *target)
+    booster.load_model(bytearray(json.dumps(model).encode()))
+
+
+def _set_objective(learner, objective, link):
+    """Replace the objective in a model's learner JSON, converting base_score to its output space."""
+    param = learner["learner_model_param"]
+    stored = np.array([float(v) for v in param["base_score"].strip("[]").split(",")])
+    margin = _TO_MARGIN.get(learner["objective"]["name"], lambda v: v)(stored)
+    value = _TO_OUTPUT[link](margin) if link else margin
+    learner["objective"] = objective
+    param["base_score"] = "[" + ",".join(f"{v!r}" for v in value.tolist()) + "]"
+
+
+def _trainable(booster):
+    """A copy of ``booster`` whose objective is the identity one ``train`` trains with (for
+    ``xgb_model=``: a declared objective would otherwise also change the trees, e.g.
+    count:poisson's max_delta_step)."""
+    model = json.loads(booster.save_raw("json"))
+    learner = model["learner"]
+    name = learner["objective"]["name"]
+    if name in _TO_MARGIN:
+        _set_objective(learner, {"name": "reg:squarederror", "reg_loss_param": {"scale_pos_weight": "1"}}, None)
+    elif name == "multi:softprob":
+        learner["objective"]["name"] = "multi:softmax"
+    else:
+        return booster
+    return _xgb().Booster(model_file=bytearray(json.dumps(model).encode()))
 
 
 def predict(model, data, loss, **kwargs) -> np.ndarray:
@@ -305,6 +374,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     finally:
         obj.refit = None
         estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss))
+    declare_objective(estimator.get_booster(), loss)
     return init
 
 

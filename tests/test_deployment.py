@@ -74,3 +74,146 @@ def test_import_from_a_read_only_install_without_a_home_caches_in_the_temporary_
             for p in [path, *path.rglob("*")]:
                 p.chmod(p.stat().st_mode | stat.S_IWUSR)
             shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- serving without boostloss
+xgb = pytest.importorskip("xgboost")
+lgb = pytest.importorskip("lightgbm")
+
+import numpy as np  # noqa: E402
+from scipy.special import expit  # noqa: E402
+
+from boostloss.sklearn import BoostClassifier, BoostRegressor  # noqa: E402
+
+
+def _serving_cases():
+    rng = np.random.default_rng(41)
+    X = rng.normal(size=(800, 4))
+    f = X[:, 0] + 0.5 * np.sin(X[:, 1])
+    counts = rng.poisson(np.exp(f)).astype(float)
+    binary = (rng.random(800) < expit(f)).astype(float)
+    return X, {  # one loss per link (and per XGBoost objective a log link maps to)
+        "huber": (boostloss.Huber(), 3 * f + rng.normal(size=800)),
+        "quantile": (boostloss.Quantile(0.9), 3 * f + rng.normal(size=800)),  # refitted leaves, in the file
+        "poisson": (boostloss.Poisson(), counts),
+        "gamma": (boostloss.Gamma(), np.exp(f + 0.3 * rng.normal(size=800))),
+        "tweedie": (boostloss.Tweedie(power=1.3), counts * rng.gamma(2.0, 0.5, 800)),
+        "logistic": (boostloss.Logistic(), binary),
+        "focal": (boostloss.Focal(), binary),
+        "softmax": (boostloss.SoftmaxCrossEntropy(), rng.integers(0, 3, 800).astype(float)),
+    }
+
+
+SERVE = """
+import sys
+import numpy as np
+import {booster}
+assert "boostloss" not in sys.modules
+folder = sys.argv[1]
+X = np.load(folder + "/X.npy")
+for name in sys.argv[2:]:
+    {load}
+    np.save(folder + "/" + name + ".served.npy", predicted)
+"""
+LOAD = {"xgboost": 'predicted = xgboost.Booster(model_file=folder + "/" + name + ".json").predict(xgboost.DMatrix(X))',
+        "lightgbm": 'predicted = lightgbm.Booster(model_file=folder + "/" + name + ".txt").predict(X)'}
+
+
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+def test_a_saved_model_predicts_in_the_targets_units_without_boostloss(booster, tmp_path):
+    """Each link's model, from ``bl.<booster>.train`` and from the estimators, saved in the
+    booster's own format and loaded in a fresh process that never imports boostloss: plain
+    ``predict`` gives boostloss's predictions (means, probabilities; the start included) within
+    float32 rounding, because the file declares the built-in objective of the loss's link."""
+    X, cases = _serving_cases()
+    np.save(tmp_path / "X.npy", X)
+    adapter = getattr(boostloss, booster)
+    names = []
+    for name, (loss, y) in cases.items():
+        classify = loss.is_multiclass or loss.link.name == "logit"
+        params = {"max_depth": 3, "nthread": 1} if booster == "xgboost" else {"verbose": -1, "num_threads": 1}
+        data = xgb.DMatrix(X, y) if booster == "xgboost" else lgb.Dataset(X, y)
+        model = adapter.train(loss, params, data, 10)
+        expected = adapter.predict(model, X, loss)
+        inner = (xgb.XGBClassifier if classify else xgb.XGBRegressor)(n_estimators=10, max_depth=3, n_jobs=1) \
+            if booster == "xgboost" else \
+            (lgb.LGBMClassifier if classify else lgb.LGBMRegressor)(n_estimators=10, verbose=-1, n_jobs=1)
+        estimator = (BoostClassifier(inner, loss) if classify else BoostRegressor(inner, loss)).fit(X, y)
+        by_estimator = estimator.predict_proba(X) if classify else estimator.predict(X)
+        for key, fitted, wanted in ((name, model, expected), (f"{name}.estimator", estimator.estimator_, by_estimator)):
+            booster_object = fitted if key == name else (fitted.get_booster() if booster == "xgboost"
+                                                         else fitted.booster_)
+            booster_object.save_model(str(tmp_path / f"{key}.{'json' if booster == 'xgboost' else 'txt'}"))
+            if wanted.ndim == 2 and wanted.shape[1] == 2:  # binary: the files predict P(y = 1)
+                wanted = wanted[:, 1]
+            np.save(tmp_path / f"{key}.expected.npy", wanted)
+            names.append(key)
+    code = SERVE.format(booster=booster, load=LOAD[booster])
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path), *names], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for key in names:
+        served, wanted = np.load(tmp_path / f"{key}.served.npy"), np.load(tmp_path / f"{key}.expected.npy")
+        np.testing.assert_allclose(served, wanted, rtol=2e-6, atol=1e-7, err_msg=key)
+
+
+def test_continued_training_from_a_declared_model_is_training_in_one_go():
+    """A model whose file declares count:poisson or binary:logistic (and so stores its start in
+    those units) trains on as if it had not been declared: XGBoost would otherwise apply
+    count:poisson's max_delta_step to the new trees."""
+    X, cases = _serving_cases()
+    for name in ("poisson", "logistic"):
+        loss, y = cases[name]
+        data = xgb.DMatrix(X, y)
+        params = {"max_depth": 3, "nthread": 1}
+        whole = boostloss.xgboost.train(loss, dict(params), data, 10)
+        half = boostloss.xgboost.train(loss, dict(params), data, 5)
+        assert half.save_config().count(name[:5]) > 0  # the declared objective
+        both = boostloss.xgboost.train(loss, dict(params), data, 5, xgb_model=half)
+        np.testing.assert_allclose(both.predict(data, output_margin=True), whole.predict(data, output_margin=True),
+                                   rtol=1e-6, atol=1e-6)
+        lgb_params = {"verbose": -1, "num_threads": 1}
+        whole = boostloss.lightgbm.train(loss, dict(lgb_params), lgb.Dataset(X, y), 10)
+        half = boostloss.lightgbm.train(loss, dict(lgb_params), lgb.Dataset(X, y), 5)
+        both = boostloss.lightgbm.train(loss, dict(lgb_params), lgb.Dataset(X, y), 5, init_model=half)
+        np.testing.assert_allclose(both.predict(X, raw_score=True), whole.predict(X, raw_score=True), atol=1e-9)
+
+
+CATBOOST_SERVE = """
+import json, sys
+import numpy as np
+import catboost
+assert "boostloss" not in sys.modules
+folder, types = sys.argv[1], json.loads(sys.argv[2])
+X = np.load(folder + "/X.npy")
+for name, kind in types.items():
+    predicted = catboost.CatBoost().load_model(folder + "/" + name + ".cbm").predict(X, prediction_type=kind)
+    np.save(folder + "/" + name + ".served.npy", predicted[:, 1] if predicted.ndim == 2 and predicted.shape[1] == 2
+            else predicted)
+"""
+
+
+def test_a_saved_catboost_model_predicts_with_the_documented_prediction_type(tmp_path):
+    """CatBoost records no objective for a Python loss; the README's prediction_type for each
+    link (RawFormulaVal, Exponent, Probability) gives boostloss's predictions from the file alone."""
+    cb = pytest.importorskip("catboost")
+    X, cases = _serving_cases()
+    np.save(tmp_path / "X.npy", X)
+    kinds = {}
+    for name in ("huber", "poisson", "logistic", "softmax"):
+        loss, y = cases[name]
+        kind = {"identity": "RawFormulaVal", "log": "Exponent"}.get(loss.link.name, "Probability")
+        model = boostloss.catboost.train(loss, {"iterations": 10, "verbose": 0, "allow_writing_files": False,
+                                                "thread_count": 1}, cb.Pool(X, y))
+        expected = boostloss.catboost.predict(model, X, loss)
+        model.save_model(str(tmp_path / f"{name}.cbm"))
+        np.save(tmp_path / f"{name}.expected.npy", expected)
+        kinds[name] = kind
+    import json
+
+    done = subprocess.run([sys.executable, "-c", CATBOOST_SERVE, str(tmp_path), json.dumps(kinds)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in kinds:
+        np.testing.assert_allclose(np.load(tmp_path / f"{name}.served.npy"), np.load(tmp_path / f"{name}.expected.npy"),
+                                   rtol=1e-12, atol=1e-12, err_msg=name)
