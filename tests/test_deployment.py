@@ -36,6 +36,19 @@ def _world_readable_dir() -> Path:
     return path
 
 
+def _let_others_traverse_to(path: Path) -> list[tuple[Path, int]]:
+    """Add search (x) permission for others to the directories above ``path`` that lack it (a
+    checkout under a 0700 ``mktemp -d``, as CI makes it), so that an unprivileged user can reach
+    the interpreter; returns what to restore. Nothing becomes readable or writable."""
+    changed = []
+    for parent in reversed(path.resolve().parents):
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+            changed.append((parent, mode))
+    return changed
+
+
 def _as_nobody(code: str, pythonpath: Path, tmpdir: Path) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(pythonpath), "TMPDIR": str(tmpdir)}  # no HOME
     command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, "-c", code]
@@ -50,6 +63,7 @@ def test_import_from_a_read_only_install_without_a_home_caches_in_the_temporary_
     in a home, and used to raise at import; now the kernels cache in a directory of that user's
     under TMPDIR, so a second process loads them instead of compiling."""
     root, tmpdir = _world_readable_dir(), _world_readable_dir()
+    restore = _let_others_traverse_to(Path(sys.prefix) / "lib")
     try:
         tmpdir.chmod(0o777)
         shutil.copytree(PACKAGE, root / "boostloss", ignore=shutil.ignore_patterns("__pycache__"))
@@ -70,6 +84,8 @@ def test_import_from_a_read_only_install_without_a_home_caches_in_the_temporary_
         assert {p.name for p in Path(cache_dir).rglob("*.nbi")} == cached  # loaded, nothing new compiled
         assert not list((root / "boostloss").rglob("__pycache__"))  # nothing written into the install
     finally:
+        for directory, mode in restore:
+            directory.chmod(mode)
         for path in (root, tmpdir):
             for p in [path, *path.rglob("*")]:
                 p.chmod(p.stat().st_mode | stat.S_IWUSR)
