@@ -281,6 +281,33 @@ class LeafRefit:
         return None
 
 
+class Refitted:
+    """A metric evaluated on a ``LeafRefit``'s scores (the booster's own keep the leaf values the
+    trees were grown with): the train APIs hand it ``(scores, data)``, ``data`` an instance of
+    ``data_type`` (XGBoost's DMatrix, LightGBM's Dataset); the scikit-learn APIs hand it
+    ``(labels, scores)`` and maybe ``sample_weight`` (three parameters: LightGBM counts them)."""
+
+    def __init__(self, metric, refit, data_type):
+        self.metric, self.refit, self.data_type = metric, refit, data_type
+
+    @property
+    def __name__(self):
+        return getattr(self.metric, "__name__", "metric")
+
+    def __call__(self, first, second, sample_weight=None):
+        if isinstance(second, self.data_type):
+            return self.metric(first + self.refit.offset(second), second)
+        return self.metric(first, second + self.refit.offset(np.asarray(first)), sample_weight=sample_weight)
+
+
+def end_refit(objective) -> None:
+    """Close the objective's ``LeafRefit`` (if any) and detach it: at the end of a run, also one
+    that raised, so that the booster and the data are let go."""
+    if objective.refit is not None:
+        objective.refit.close()
+        objective.refit = None
+
+
 class _RefitSet:
     """A data set of a ``LeafRefit``: its offset (0 or one value per row) and the trees it covers."""
 

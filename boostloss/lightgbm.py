@@ -25,9 +25,11 @@ import numpy as np
 
 from ._booster import (
     LeafRefit,
+    Refitted,
     RoundInputs,
     boosting_scale,
     check_feature_counts,
+    end_refit,
     import_booster,
     nonempty,
     per_row,
@@ -65,7 +67,6 @@ class LightGBMObjective:
         return self.loss.boosting_grad_hess(y, raw, w, self.inputs.scale(self.scale, y, raw, w),
                                             out=self.inputs.buffers(raw, np.float32))
 
-
     def __repr__(self):
         return f"bl.lightgbm.objective({self.loss!r})"
 
@@ -84,19 +85,6 @@ class LightGBMMetric:
             y, raw, w = first, second, nonempty(sample_weight)
         value = self.metric.final(*self.metric.sums(y, raw, w, self.link))
         return self.metric.name, value, self.metric.higher_is_better
-
-
-class _Refitted:
-    """A metric (``feval`` or scikit-learn ``eval_metric``) evaluated on the refitted model's
-    scores: LightGBM's own scores keep the leaf values the trees were grown with."""
-
-    def __init__(self, metric, refit):
-        self.metric, self.refit = metric, refit
-
-    def __call__(self, first, second, sample_weight=None):
-        if isinstance(second, _lgb().Dataset):
-            return self.metric(first + self.refit.offset(second), second)
-        return self.metric(first, second + self.refit.offset(np.asarray(first)), sample_weight)
 
 
 _THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")  # LightGBM's aliases
@@ -150,12 +138,6 @@ class _SyncRefit:
 
     def __call__(self, env):
         self.refit.sync()
-
-
-def _end_refit(obj) -> None:
-    if obj.refit is not None:
-        obj.refit.close()
-        obj.refit = None
 
 
 def _leaf_refit(loss, params, labels, weights, train, evals):
@@ -277,13 +259,13 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
         callbacks.append(_AddStartToFirstTrees(init))
     fevals = [metric(loss)] if feval is None else list(feval) if isinstance(feval, (list, tuple)) else [feval]
     if obj.refit is not None:
-        fevals = [_Refitted(f, obj.refit) for f in fevals]
+        fevals = [Refitted(f, obj.refit, lgb.Dataset) for f in fevals]
     try:
         with _no_usable_feature_is_a_value_error(len(labels)), obj.inputs.checked(train_set):
             booster = lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets, feval=fevals,
                                 init_model=init_model, callbacks=callbacks, **kwargs)
     finally:
-        _end_refit(obj)
+        end_refit(obj)
     return declare_objective(booster, loss)
 
 
@@ -303,9 +285,10 @@ def declare_objective(booster, loss):
     trees), ``raw_score=True`` its raw scores. Called at the end of ``train`` and
     ``fit_estimator``. Returns ``booster``."""
     line = _objective_line(get_loss(loss), booster.num_model_per_iteration())
-    model = booster.model_to_string()
-    head, sep, rest = model.partition("\nfeature_names=")
-    if line is None or not sep or "\nobjective=" in head:
+    if line is None:  # identity link: the raw scores are the predictions
+        return booster
+    head, sep, rest = booster.model_to_string().partition("\nfeature_names=")
+    if not sep or "\nobjective=" in head:
         return booster
     return booster.model_from_string(f"{head}\n{line}{sep}{rest}")
 
@@ -342,7 +325,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     if eval_set:
         watched = metric(eval_metric or loss, loss)
         fit_params.update(eval_sample_weight=eval_sample_weight,
-                          eval_metric=watched if obj.refit is None else _Refitted(watched, obj.refit),
+                          eval_metric=watched if obj.refit is None else Refitted(watched, obj.refit, lgb.Dataset),
                           eval_init_score=[per_row(init, len(ye)) for _, ye in eval_set])
         if "eval_X" in inspect.signature(estimator.fit).parameters:  # LightGBM >= 4.7
             fit_params.update(eval_X=tuple(x for x, _ in eval_set), eval_y=tuple(ye for _, ye in eval_set))
@@ -353,7 +336,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
             estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)), callbacks=callbacks,
                           **fit_params)
     finally:
-        _end_refit(obj)
+        end_refit(obj)
     declare_objective(estimator.booster_, loss)
     return init
 

@@ -24,9 +24,11 @@ import numpy as np
 
 from ._booster import (
     LeafRefit,
+    Refitted,
     RoundInputs,
     boosting_scale,
     check_feature_counts,
+    end_refit,
     import_booster,
     nonempty,
     resolve_metric,
@@ -95,23 +97,6 @@ class XGBoostMetric:
 
     def _value(self, y, raw, w):
         return self.metric.final(*self.metric.sums(y, raw, w, self.link))
-
-
-class _Refitted:
-    """A metric (``custom_metric`` or scikit-learn ``eval_metric``) evaluated on the refitted
-    model's scores: XGBoost's own scores keep the leaf values the trees were grown with."""
-
-    def __init__(self, metric, refit):
-        self.metric, self.refit = metric, refit
-
-    @property
-    def __name__(self):
-        return getattr(self.metric, "__name__", "metric")
-
-    def __call__(self, first, second, **kwargs):
-        if isinstance(second, _xgb().DMatrix):
-            return self.metric(first + self.refit.offset(second), second)
-        return self.metric(first, second + self.refit.offset(np.asarray(first)), **kwargs)
 
 
 class _XGBoostTrees:
@@ -238,7 +223,7 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
                                       [(data, data, None) for data, _ in evals if data is not dtrain])
     custom_metric = custom_metric or metric(loss)
     if callback is not None:
-        custom_metric = _Refitted(custom_metric, obj.refit)
+        custom_metric = Refitted(custom_metric, obj.refit, xgb.DMatrix)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), callback]
     if isinstance(kwargs.get("xgb_model"), xgb.Booster):
         kwargs["xgb_model"] = _trainable(kwargs["xgb_model"])
@@ -247,7 +232,7 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
             booster = xgb.train(params, dtrain, num_boost_round, evals=evals, obj=obj, custom_metric=custom_metric,
                                 **kwargs)
     finally:
-        obj.refit = None
+        end_refit(obj)
     declare_objective(booster, loss)
     return booster
 
@@ -281,13 +266,12 @@ def declare_objective(booster, loss) -> None:
     boostloss's predictions (probabilities, means), ``output_margin=True`` its raw scores. Called
     at the end of ``train`` and ``fit_estimator``; ``train`` resets it for continued training."""
     loss = get_loss(loss)
-    model = json.loads(booster.save_raw("json"))
-    learner = model["learner"]
-    param = learner["learner_model_param"]
-    target = _serving_objective(loss, int(param.get("num_class", "0")))
-    if target is None or learner["objective"]["name"] == target[0]["name"]:
+    config = json.loads(booster.save_config())["learner"]  # small: the trees are read only to change them
+    target = _serving_objective(loss, int(config["learner_model_param"].get("num_class", "0")))
+    if target is None or config["objective"]["name"] == target[0]["name"]:
         return
-    _set_objective(learner, *target)
+    model = json.loads(booster.save_raw("json"))
+    _set_objective(model["learner"], *target)
     booster.load_model(bytearray(json.dumps(model).encode()))
 
 
@@ -305,15 +289,15 @@ def _trainable(booster):
     """A copy of ``booster`` whose objective is the identity one ``train`` trains with (for
     ``xgb_model=``: a declared objective would otherwise also change the trees, e.g.
     count:poisson's max_delta_step)."""
+    name = json.loads(booster.save_config())["learner"]["objective"]["name"]
+    if name not in _TO_MARGIN and name != "multi:softprob":
+        return booster
     model = json.loads(booster.save_raw("json"))
     learner = model["learner"]
-    name = learner["objective"]["name"]
     if name in _TO_MARGIN:
         _set_objective(learner, {"name": "reg:squarederror", "reg_loss_param": {"scale_pos_weight": "1"}}, None)
-    elif name == "multi:softprob":
-        learner["objective"]["name"] = "multi:softmax"
     else:
-        return booster
+        learner["objective"]["name"] = "multi:softmax"
     return _xgb().Booster(model_file=bytearray(json.dumps(model).encode()))
 
 
@@ -364,7 +348,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         obj.refit, callback = _leaf_refit(loss, params, y, sample_weight, (matrix(X), None, None),
                                           [(matrix(xe), None, ye) for xe, ye in eval_set or []])
         if callback is not None:
-            watched = _Refitted(watched, obj.refit)
+            watched = Refitted(watched, obj.refit, xgb.DMatrix)
             estimator.set_params(callbacks=[*(callbacks or []), callback])
     estimator.set_params(objective=obj, eval_metric=watched, base_score=base, disable_default_eval_metric=True,
                          early_stopping_rounds=early_stopping_rounds)
@@ -372,7 +356,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         estimator.fit(X, y, sample_weight=sample_weight, eval_set=eval_set,
                       sample_weight_eval_set=eval_sample_weight, verbose=False, **fit_params)
     finally:
-        obj.refit = None
+        end_refit(obj)
         estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss))
     declare_objective(estimator.get_booster(), loss)
     return init

@@ -288,7 +288,7 @@ def secant_floor(y, raw, residual_scale=None) -> float:
     ``residual_scale`` (default: the batch's mean ``|raw - y|``), at least 1e-12."""
     if residual_scale is None:
         residual_scale = (kernels.mean_abs_residual(y, raw, _NO_WEIGHTS) if raw.ndim == 1
-                          else float(np.mean(np.abs(raw - y) / raw.size) * raw.size))
+                          else float(np.sum(np.abs(raw - y) / raw.size)))  # divided first: no overflow
     return max(SECANT_FLOOR * residual_scale, 1e-12)
 
 
@@ -411,8 +411,8 @@ class Loss(Parametrized):
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         q, weights = self._leaf_quantile(y, w)
         residual = y - raw
-        order, starts = kernels.group_rows(np.asarray(leaves, dtype=np.int64), int(n_leaves))
         n_leaves = int(n_leaves)
+        order, starts = kernels.group_rows(np.asarray(leaves, dtype=np.int64), n_leaves)
         values = np.full(n_leaves, np.nan)
         for leaf in range(n_leaves):
             rows = order[starts[leaf]:starts[leaf + 1]]

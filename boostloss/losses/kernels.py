@@ -37,7 +37,6 @@ POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton"
 EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON, FRIEDMAN = 0.0, 1.0, 2.0, 3.0, 4.0, 5.0
 
 
-
 def _probe():  # a function of this file, for numba to find a cache location for
     return 0
 
