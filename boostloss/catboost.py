@@ -293,6 +293,7 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
         params.setdefault("boost_from_average", False)
     if loss.is_multiclass:
         params.setdefault("classes_count", init.size)
+        params.setdefault("class_names", list(range(init.size)))  # ONNX export needs them
     pools = [pool, *_pools(eval_set)]
     for data in pools:
         loss.validate(data.get_label(), _pool_weight(data))
@@ -362,6 +363,31 @@ def predict(model, data, loss, **kwargs) -> np.ndarray:
     return get_loss(loss).inverse_link(raw)
 
 
+def save_onnx(model, loss, path) -> None:
+    """Save ``model`` (a CatBoost model or estimator trained with ``loss``) as ONNX predicting in
+    the target's units: CatBoost's own export (``save_model(format="onnx")``), whose regressor
+    output holds raw scores, followed for log and logit links by the inverse link (``Exp``,
+    ``Sigmoid``) on that output; multiclass models (softmax probabilities) and identity links
+    are CatBoost's export as it is. Needs the ``onnx`` package."""
+    loss = get_loss(loss)
+    model.save_model(str(path), format="onnx")
+    step = {"log": "Exp", "logit": "Sigmoid"}.get(loss.link.name)
+    if step is None or loss.is_multiclass:
+        return
+    try:
+        import onnx
+    except ImportError as err:
+        from ._booster import install_hint
+
+        raise ImportError(f"save_onnx needs the onnx package: {install_hint('export', 'onnx')}") from err
+    graph = (exported := onnx.load(str(path))).graph
+    output = graph.output[0].name
+    for node in graph.node:
+        node.output[:] = [f"{output}_raw" if name == output else name for name in node.output]
+    graph.node.append(onnx.helper.make_node(step, [f"{output}_raw"], [output]))
+    onnx.save(exported, str(path))
+
+
 def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, eval_sample_weight=None,
                   eval_metric=None, early_stopping_rounds=None, **fit_params):
     """Fit a CatBoost scikit-learn estimator (in place) with ``loss``, started from its optimal
@@ -377,6 +403,8 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
                          **_leaf_steps(loss, estimator.get_params()))
     if loss.is_multiclass:
         estimator.set_params(classes_count=init.size)
+        if estimator.get_params().get("class_names") is None:  # ONNX export needs them
+            estimator.set_params(class_names=list(range(init.size)))
     cat_features = estimator.get_params().get("cat_features")
     pools = [catboost.Pool(xe, ye, weight=None if eval_sample_weight is None else eval_sample_weight[i],
                            baseline=per_row(init, len(ye)), cat_features=cat_features)

@@ -269,24 +269,25 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     return declare_objective(booster, loss)
 
 
-def _objective_line(loss, n_classes: int):
+def _objective_line(loss, n_classes: int) -> str:
     """The model file's ``objective=`` line of the built-in objective whose prediction transform
-    is the loss's inverse link (LightGBM writes none for a custom objective); None for identity."""
+    is the loss's inverse link (LightGBM writes ``none`` for a custom objective)."""
     if loss.is_multiclass:
         return f"objective=multiclass num_class:{n_classes}"
     log_link = loss.name if loss.name in ("gamma", "tweedie") else "poisson"  # all three: exp
-    return {"logit": "objective=binary sigmoid:1", "log": f"objective={log_link}"}.get(loss.link.name)
+    return {"logit": "objective=binary sigmoid:1", "log": f"objective={log_link}"}.get(loss.link.name,
+                                                                                       "objective=regression")
 
 
 def declare_objective(booster, loss):
     """Record in ``booster`` (in place) the built-in objective whose prediction transform is the
-    loss's inverse link: saved and reloaded without boostloss (``lgb.Booster(model_file=...)``),
-    ``predict`` gives boostloss's predictions (probabilities, means; the start is in the first
-    trees), ``raw_score=True`` its raw scores. Called at the end of ``train`` and
-    ``fit_estimator``. Returns ``booster``."""
+    loss's inverse link (``regression`` for identity links): saved and reloaded without boostloss
+    (``lgb.Booster(model_file=...)``), ``predict`` gives boostloss's predictions (probabilities,
+    means; the start is in the first trees), ``raw_score=True`` its raw scores; converters that
+    read the objective (onnxmltools, treelite, lleaves) convert it. Called at the end of ``train``
+    and ``fit_estimator``. Returns ``booster``."""
     line = _objective_line(get_loss(loss), booster.num_model_per_iteration())
-    if line is None:  # identity link: the raw scores are the predictions
-        return booster
+    booster.params["objective"] = line.split("=")[1].split()[0]  # what onnxmltools reads of a live Booster
     head, sep, rest = booster.model_to_string().partition("\nfeature_names=")
     if not sep or "\nobjective=" in head:
         return booster

@@ -358,7 +358,11 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     finally:
         end_refit(obj)
         estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss))
-    declare_objective(estimator.get_booster(), loss)
+    booster = estimator.get_booster()
+    declare_objective(booster, loss)
+    # as XGBoost does after fitting a named objective: the estimator names what its model
+    # declares, so that converters reading it (onnxmltools) convert the model
+    estimator.set_params(objective=json.loads(booster.save_config())["learner"]["objective"]["name"])
     return init
 
 

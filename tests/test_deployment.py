@@ -233,3 +233,70 @@ def test_a_saved_catboost_model_predicts_with_the_documented_prediction_type(tmp
     for name in kinds:
         np.testing.assert_allclose(np.load(tmp_path / f"{name}.served.npy"), np.load(tmp_path / f"{name}.expected.npy"),
                                    rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+# --------------------------------------------------------------------------- export to serving runtimes
+def _exported_predictions(converter: str, booster: str, model, loss, X, tmp_path) -> np.ndarray:
+    """Predictions of ``model`` converted by ``converter`` and run by its runtime, as (n, outputs)."""
+    if converter == "treelite":
+        treelite = pytest.importorskip("treelite")
+        native = model if isinstance(model, (xgb.Booster, lgb.Booster)) else \
+            (model.get_booster() if booster == "xgboost" else model.booster_)
+        frontend = treelite.frontend.from_xgboost if booster == "xgboost" else treelite.frontend.from_lightgbm
+        return treelite.gtil.predict(frontend(native), X).reshape(len(X), -1)
+    ort = pytest.importorskip("onnxruntime")
+    if booster == "catboost":
+        pytest.importorskip("onnx")
+        boostloss.catboost.save_onnx(model, loss, tmp_path / "model.onnx")
+        session = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    else:
+        onnxmltools = pytest.importorskip("onnxmltools")
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        inputs = [("X", FloatTensorType([None, X.shape[1]]))]
+        exported = onnxmltools.convert_xgboost(model, initial_types=inputs) if booster == "xgboost" else \
+            onnxmltools.convert_lightgbm(model, initial_types=inputs, zipmap=False)
+        session = ort.InferenceSession(exported.SerializeToString())
+    out = session.run(None, {session.get_inputs()[0].name: X})[-1]  # classifiers: (label, probabilities)
+    if isinstance(out, list):  # CatBoost's classifier export ends in a ZipMap: one {class: probability} per row
+        out = [[row[k] for k in sorted(row)] for row in out]
+    return np.asarray(out, dtype=np.float64).reshape(len(X), -1)
+
+
+@pytest.mark.parametrize(("converter", "booster"), [("onnx", "xgboost"), ("onnx", "lightgbm"), ("onnx", "catboost"),
+                                                    ("treelite", "xgboost"), ("treelite", "lightgbm")])
+def test_an_exported_model_predicts_in_the_targets_units(converter, booster, tmp_path):
+    """Every link's model, from ``bl.<booster>.train`` and from the estimators, converted with
+    onnxmltools (CatBoost: its own export through ``bl.catboost.save_onnx``) and run by
+    onnxruntime, or loaded by treelite and run by its predictor: the runtime's predictions
+    are boostloss's (means, P(y = 1), class probabilities) within float32 rounding. The
+    converters read the objective the model declares; before, onnxmltools refused LightGBM's
+    ``objective=none`` and the estimators' Python objective, and CatBoost's export gave raw
+    scores (or, for multiclass, a model onnxruntime refuses)."""
+    X, cases = _serving_cases()
+    X = X.astype(np.float32)  # the runtimes read float32 features: train on exactly those values
+    adapter = getattr(boostloss, booster)
+    for name, (loss, y) in cases.items():
+        classify = loss.is_multiclass or loss.link.name == "logit"
+        if booster == "xgboost":
+            model = adapter.train(loss, {"max_depth": 3, "nthread": 1}, xgb.DMatrix(X, y), 10)
+            inner = (xgb.XGBClassifier if classify else xgb.XGBRegressor)(n_estimators=10, max_depth=3, n_jobs=1)
+        elif booster == "lightgbm":
+            model = adapter.train(loss, {"verbose": -1, "num_threads": 1}, lgb.Dataset(X, y), 10)
+            inner = (lgb.LGBMClassifier if classify else lgb.LGBMRegressor)(n_estimators=10, verbose=-1, n_jobs=1)
+        else:
+            cb = pytest.importorskip("catboost")
+            settings = {"iterations": 10, "verbose": 0, "allow_writing_files": False, "thread_count": 1}
+            model = adapter.train(loss, settings, cb.Pool(X, y))
+            inner = (cb.CatBoostClassifier if classify else cb.CatBoostRegressor)(**settings)
+        estimator = (BoostClassifier(inner, loss) if classify else BoostRegressor(inner, loss)).fit(X, y)
+        by_estimator = estimator.predict_proba(X) if classify else estimator.predict(X)
+        for key, fitted, wanted in ((name, model, adapter.predict(model, X, loss)),
+                                    (f"{name} estimator", estimator.estimator_, by_estimator)):
+            wanted = wanted.reshape(len(X), -1)
+            served = _exported_predictions(converter, booster, fitted, loss, X, tmp_path)
+            if wanted.shape[1] == 2 and served.shape[1] == 1:  # a binary file predicts P(y = 1)
+                wanted = wanted[:, 1:]
+            elif served.shape[1] == 2 and wanted.shape[1] == 1:
+                served = served[:, 1:]
+            np.testing.assert_allclose(served, wanted, rtol=3e-5, atol=1e-6, err_msg=key)
