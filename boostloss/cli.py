@@ -5,6 +5,7 @@
     boostloss list [--json]                          every loss and metric
     boostloss compare [DATA] --target COL ...        cross-validate losses on a CSV or Parquet file
     boostloss plot LOSS[:params] ... [-o out.png]    a loss, its gradient and its Hessian
+    boostloss compile [--losses ...] [--boosters ...] compile the kernels fits use into numba's cache
 
 Errors that come from the input (a missing file, an unknown column, loss or metric, a loss that
 does not fit the task, bad booster parameters) print one line ``boostloss: error: ...`` on
@@ -413,13 +414,94 @@ def run_plot(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- compile
+def compile_kernels(losses=None, boosters=None, log=print) -> int:
+    """Compile into numba's cache every kernel a fit of ``losses`` (names; default all) on
+    ``boosters`` (default: those installed) uses: tiny fits through each booster's train
+    helper (with and without weights, with an evaluation set), its scikit-learn estimator and,
+    for XGBoost and LightGBM, a hand-built objective, so that later processes (containers
+    started from an image that ran it) load the compiled code instead of compiling. Returns the
+    number of kernel signatures compiled."""
+    from importlib.util import find_spec
+
+    from numba.core.registry import CPUDispatcher
+
+    from . import catboost as bl_catboost
+    from . import lightgbm as bl_lightgbm
+    from . import xgboost as bl_xgboost
+    from .losses import kernels
+    from .registry import available_losses, get_loss
+    from .sklearn import BoostClassifier, BoostRegressor
+
+    boosters = [b for b in (boosters or BOOSTERS) if find_spec(b) is not None]
+    dispatchers = [d for d in vars(kernels).values() if isinstance(d, CPUDispatcher)]
+    before = sum(len(d.signatures) for d in dispatchers)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    weights = rng.uniform(0.5, 2.0, 300)
+    for name in losses or available_losses():
+        loss = get_loss(name)
+        task = loss_task(loss)
+        noisy = X[:, 0] + rng.normal(size=300)
+        y = {"multiclass": rng.integers(0, 3, 300), "binary": rng.integers(0, 2, 300)}.get(task)
+        y = (noisy if loss.domain is REAL else np.exp(noisy)) if y is None else y.astype(float)
+        classes = {"num_class": 3} if task == "multiclass" else {}
+        for booster in boosters:
+            log(f"compiling {name} on {booster}")
+            if booster == "xgboost":
+                import xgboost as xgb
+
+                for w in (None, weights):
+                    data = xgb.DMatrix(X, y, weight=w)
+                    bl_xgboost.train(loss, {"max_depth": 2, "nthread": 1}, data, 2, evals=[(data, "train")],
+                                     verbose_eval=False)
+                xgb.train({"max_depth": 2, "nthread": 1, **classes}, xgb.DMatrix(X, y), 2,
+                          obj=bl_xgboost.objective(loss))
+                inner = (xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier)(n_estimators=2, n_jobs=1)
+            elif booster == "lightgbm":
+                import lightgbm as lgb
+
+                settings = {"verbose": -1, "num_threads": 1, "min_data_in_leaf": 5}
+                for w in (None, weights):
+                    data = lgb.Dataset(X, y, weight=w, free_raw_data=False)
+                    bl_lightgbm.train(loss, settings, data, 2, valid_sets=[data])
+                lgb.train({**settings, **classes, "objective": bl_lightgbm.objective(loss)}, lgb.Dataset(X, y), 2)
+                inner = (lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier)(
+                    n_estimators=2, verbose=-1, n_jobs=1)
+            else:
+                import catboost as cb
+
+                settings = {"iterations": 2, "verbose": 0, "allow_writing_files": False, "thread_count": 1}
+                for w in (None, weights):
+                    bl_catboost.train(loss, settings, cb.Pool(X, y, weight=w), eval_set=cb.Pool(X, y, weight=w))
+                inner = (cb.CatBoostRegressor if task == "regression" else cb.CatBoostClassifier)(**settings)
+            wrapper = BoostRegressor if task == "regression" else BoostClassifier
+            wrapper(inner, loss).fit(X, y, sample_weight=weights).predict(X)
+    return sum(len(d.signatures) for d in dispatchers) - before
+
+
+def run_compile(args) -> int:
+    from .losses import kernels
+
+    losses = [name for item in args.losses or [] for name in item.split(",") if name]
+    boosters = [name for item in args.boosters or [] for name in item.split(",") if name]
+    unknown = set(boosters) - set(BOOSTERS)
+    if unknown:
+        raise UsageError(f"unknown booster(s) {', '.join(sorted(unknown))}; choose from {', '.join(BOOSTERS)}")
+    count = compile_kernels(losses, boosters, log=(lambda message: None) if args.quiet else
+                            (lambda message: print(message, file=sys.stderr)))
+    where = kernels.cache_location() if kernels.CACHE else "memory only (no writable cache directory)"
+    print(f"compiled {count} kernel signature(s) into {where}")
+    return 0
+
+
 # --------------------------------------------------------------------------- the parser
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="boostloss", description="Losses for XGBoost, LightGBM and CatBoost: list them, compare "
                      "them on your data, plot them.")
     parser.add_argument("--version", action="version", version=f"boostloss {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,compare,plot}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,compare,plot,compile}")
 
     listing = commands.add_parser("list", help="every loss and metric with its parameters, link, targets, formula",
                                   description="Every loss and metric with its parameters, link, targets and formula.")
@@ -473,6 +555,19 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", metavar="PNG", help="the image to write (default: NAME.png)")
     plot.add_argument("--xlim", nargs=2, type=float, metavar=("LOW", "HIGH"), help="range of the x axis")
     plot.set_defaults(run=run_plot)
+
+    compiling = commands.add_parser(
+        "compile", help="compile the kernels fits use into numba's cache (for images built once)",
+        description="Compile every kernel that fits of the losses use on the installed boosters (train helpers, "
+        "estimators, hand-built objectives; weighted and not) into numba's cache, so that later processes load "
+        "them instead of compiling: run it where the image is built, after installing boostloss. A read-only "
+        "install then starts from these (copied into the cache directory numba writes to).",
+        epilog="example (a Dockerfile): RUN pip install '/src/boostloss[xgboost]' && boostloss compile")
+    compiling.add_argument("--losses", action="append", metavar="LOSS,...", help="default: every loss")
+    compiling.add_argument("--boosters", action="append", metavar="BOOSTER,...",
+                           help="default: those installed of " + ", ".join(BOOSTERS))
+    compiling.add_argument("--quiet", action="store_true", help="no progress lines")
+    compiling.set_defaults(run=run_compile)
     return parser
 
 

@@ -365,3 +365,17 @@ def test_compare_losses_progress_bar_shows_the_folds(capsys):
     result = compare_losses(X, y, ["squared_error"], cv=2, n_estimators=5, metrics=["mae"], progress=True)
     assert "squared_error fold 2/2" in capsys.readouterr().err
     assert result.scores["squared_error"]["mae"].shape == (2,)
+
+
+def test_compile_caches_what_a_fit_uses_and_refuses_unknown_boosters(capsys):
+    """``boostloss compile`` runs the fits of the losses it is given (here: one, on LightGBM) and
+    names the cache it compiled into; a booster it does not know is a usage error."""
+    from boostloss.losses import kernels
+
+    code, out, err = run(capsys, "compile", "--losses", "poisson", "--boosters", "lightgbm")
+    assert code == 0, err
+    assert "compiling poisson on lightgbm" in err
+    assert out.startswith("compiled ") and kernels.cache_location() in out
+    assert kernels.poisson.signatures  # the fits ran the kernel
+    code, out, err = run(capsys, "compile", "--boosters", "sklearn")
+    assert code == 2 and "unknown booster(s) sklearn; choose from lightgbm, xgboost, catboost" in err

@@ -92,6 +92,59 @@ def test_import_from_a_read_only_install_without_a_home_caches_in_the_temporary_
             shutil.rmtree(path, ignore_errors=True)
 
 
+LOADED = """
+import numpy as np, xgboost as xgb
+import boostloss as bl
+from boostloss.losses import kernels
+from numba.core.registry import CPUDispatcher
+rng = np.random.default_rng(1)
+X = rng.normal(size=(500, 3))
+bl.xgboost.train(bl.Huber(), {"max_depth": 2, "nthread": 1}, xgb.DMatrix(X, X[:, 0] + rng.normal(size=500)), 3)
+used = [d for d in vars(kernels).values() if isinstance(d, CPUDispatcher) and d.signatures]
+print(sum(sum(d.stats.cache_hits.values()) for d in used), sum(sum(d.stats.cache_misses.values()) for d in used),
+      kernels.cache_location())
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="dropping privileges to an unprivileged user needs root and setpriv")
+def test_a_read_only_install_loads_the_kernels_compiled_where_the_image_was_built():
+    """``boostloss compile`` run on the install (as an image build does, with the package
+    directory writable), then the install made read-only and used by user nobody without a
+    home: numba will not read a cache beside the source it cannot write to, so boostloss copies
+    those kernels into the cache directory it can write, and the fit compiles nothing (every
+    kernel it calls is a cache hit)."""
+    pytest.importorskip("xgboost")
+    root, tmpdir = _world_readable_dir(), _world_readable_dir()
+    restore = _let_others_traverse_to(Path(sys.prefix) / "lib")
+    try:
+        tmpdir.chmod(0o777)
+        shutil.copytree(PACKAGE, root / "boostloss", ignore=shutil.ignore_patterns("__pycache__"))
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        env.pop("NUMBA_CACHE_DIR", None)
+        built = subprocess.run([sys.executable, "-m", "boostloss", "compile", "--losses", "huber", "--boosters",
+                                "xgboost", "--quiet"], env=env, cwd="/", capture_output=True, text=True, timeout=900)
+        assert built.returncode == 0, built.stderr[-2000:]
+        assert str(root / "boostloss" / "losses" / "__pycache__") in built.stdout
+        probe = _as_nobody("import numpy, numba, scipy, sklearn, xgboost", root, tmpdir)
+        if probe.returncode != 0:
+            pytest.skip(f"this interpreter cannot be run by an unprivileged user: {probe.stderr[-300:]}")
+        for path in [root, *root.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        done = _as_nobody(LOADED, root, tmpdir)
+        assert done.returncode == 0, done.stderr[-2000:]
+        hits, misses, location = done.stdout.split()
+        assert location.startswith(str(tmpdir / f"boostloss-numba-{NOBODY}")), location  # not the read-only install
+        assert int(hits) >= 3 and int(misses) == 0, done.stdout
+    finally:
+        for directory, mode in restore:
+            directory.chmod(mode)
+        for path in (root, tmpdir):
+            for p in [path, *path.rglob("*")]:
+                p.chmod(p.stat().st_mode | stat.S_IWUSR)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- serving without boostloss
 xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")

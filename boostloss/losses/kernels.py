@@ -13,7 +13,11 @@ Speed: NumPy evaluates a formula one operation at a time through temporary array
 output once. ``exp`` and ``log1p`` are written here in plain arithmetic (range reduction and a
 polynomial, accurate to about 1 ulp) because LLVM vectorises those loops, while calls to libm's
 ``exp``/``log1p`` stay scalar and cost 10-20x more. ``error_model="numpy"`` lets divisions
-vectorise (no ZeroDivisionError checks). Kernels compile on first use and are cached on disk
+vectorise (no ZeroDivisionError checks). ``exp`` and ``log`` are functions of their own, compiled
+once per process and inlined into each loop by LLVM; copying them into every kernel at numba's
+level (``inline="always"``) took most of a kernel's compile time. Where LLVM leaves the call in a
+long loop (the multiclass kernels), ``exp_inline``/``log_inline`` are numba-inlined copies (the
+tests check each kernel's compiled code for calls). Kernels compile on first use and are cached on disk
 (numba ``cache=True``), so later processes load them in milliseconds. ``run`` splits large
 inputs by rows over a few threads (the kernels release Python's lock): boosters leave their
 own threads idle while the objective runs.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 import threading
 import warnings
@@ -67,9 +72,41 @@ def _can_cache() -> bool:
     return False
 
 
+def cache_location() -> str:
+    """The directory numba caches this file's kernels in (when ``CACHE``)."""
+    from numba.core.caching import CompileResultCacheImpl
+
+    return CompileResultCacheImpl(_probe)._locator.get_cache_path()
+
+
+def _seed_cache() -> None:
+    """Copy the kernels compiled into the install's own ``__pycache__`` (``boostloss compile``,
+    run where the image was built) into the directory numba caches in when that is another one
+    (the install is read-only): each kernel's index with its data files, for the kernels that
+    directory does not hold yet. numba checks each entry's source hash and CPU when loading."""
+    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    try:
+        target = cache_location()
+        if not os.path.isdir(shipped) or os.path.realpath(target) == os.path.realpath(shipped):
+            return
+        names = os.listdir(shipped)
+        for index in names:
+            if not (index.startswith("kernels.") and index.endswith(".nbi")) or \
+                    os.path.exists(os.path.join(target, index)):
+                continue
+            stem = index[:-len(".nbi")]
+            for name in [n for n in names if n.startswith(stem + ".") and n.endswith(".nbc")] + [index]:  # index last
+                shutil.copyfile(os.path.join(shipped, name), os.path.join(target, name))
+    except OSError:
+        pass  # a cache we cannot seed compiles as it would have
+
+
 CACHE = _can_cache()
+if CACHE:
+    _seed_cache()
 _JIT = {"cache": CACHE, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 _INLINE = {"inline": "always", "error_model": "numpy", "fastmath": {"contract"}}
+_LEAF = {"error_model": "numpy", "fastmath": {"contract"}}
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * LN2_HI is exact (fdlibm)
@@ -153,7 +190,7 @@ def _expm1_poly(r):
     return (p * r) * r + r
 
 
-@njit(**_INLINE)
+@njit(**_LEAF)
 def exp(x):
     """exp(x): x = k ln2 + r, exp(r) by polynomial, 2^k in two halves (so subnormals come out
     right); 0 below -745.2, inf above 709.78."""
@@ -176,7 +213,7 @@ def expm1(x):
     return _expm1_poly(x) if abs(x) <= 0.34657359027997264 else exp(x) - 1.0
 
 
-@njit(**_INLINE)
+@njit(**_LEAF)
 def log(x):
     """Natural log of x > 0 (normal numbers): x = m 2^e with m in [sqrt(1/2), sqrt(2)),
     log m = 2 atanh(t), t = (m - 1)/(m + 1), |t| < 0.172, by its series. 0 gives -inf."""
@@ -208,6 +245,10 @@ def log(x):
     if x == math.inf:
         value = math.inf
     return value
+
+
+# exp and log inlined by numba, for loops where LLVM would leave them as calls (and the loop scalar)
+exp_inline, log_inline = njit(**_INLINE)(exp.py_func), njit(**_INLINE)(log.py_func)
 
 
 @njit(**_INLINE)
@@ -245,7 +286,7 @@ def _fit_impl(a, value):
     return lambda a, value: value
 
 
-@njit(**_INLINE)
+@njit(**_LEAF)
 def _weigh(grad, hess, w):
     """Multiply by the weights, if any, in a pass of its own: kept out of the kernels' loops,
     where the extra branch stops LLVM from vectorising them (measured 50x slower). A weight of
@@ -607,7 +648,7 @@ def _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y):
             raw_y[b] = v if j == label[b] else raw_y[b]
     for j in range(k):
         for b in range(nb):
-            e = exp(P[j, b] - m[b])
+            e = exp_inline(P[j, b] - m[b])
             P[j, b] = e
             total[b] += e
     for j in range(k):
@@ -670,7 +711,7 @@ def _power_block(q, gam, nb, qg):
             qg[b] = math.sqrt(q[b])
     else:
         for b in range(nb):
-            qg[b] = exp(gam * log(q[b]))
+            qg[b] = exp_inline(gam * log_inline(q[b]))
 
 
 @njit(**_JIT)
@@ -694,7 +735,7 @@ def multiclass_focal(y, raw, w, params, alpha, grad, hess):
             # written out as kernels.log1p does it (u = 1 - q; log u corrected by u's rounding)
             small = qb < 0.5
             u = 1.0 - qb
-            lg = log(u if small else total[b])
+            lg = log_inline(u if small else total[b])
             log_py = (-qb if u == 1.0 else lg - ((u - 1.0) + qb) / u) if small else (raw_y[b] - m[b]) - lg
             qgb = qg[b]
             ratio = log_py / qb if qb > 0 else -1.0  # q^(gamma-1) log p_y = q^gamma (log p_y / q)
