@@ -1,8 +1,8 @@
 """boostloss objectives against each booster's built-in twin: training time and kernel throughput.
 
-Run: ``python benchmarks/speed.py`` (under 15 minutes on 2 cores; ``--quick`` for a run under
-3 minutes; ``--only train,catboost,multiclass,kernels,objectives,cold`` and ``--boosters`` to run a
-part).
+Run: ``python benchmarks/speed.py`` (about 50 minutes on 2 cores; ``--quick`` for a short run;
+``--only train,catboost,multiclass,kernels,objectives,numpy,cold`` and ``--boosters`` to run a
+part; ``--peers`` adds the installed peer libraries to the numpy part).
 Progress goes to stderr; stdout gets the tables:
 
 A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm.train`` and
@@ -13,7 +13,9 @@ A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm
    five trees per round, 20 rounds); CatBoost: 200,000 rows, 100 iterations.
    Each pair runs side by side, interleaved (built-in first on even repeats, boostloss first on
    odd ones), garbage collected before every fit, after an untimed warm-up fit of every pair on
-   2,000 rows; the median of ``--repeats`` (3) fits is reported.
+   2,000 rows; the median of ``--repeats`` (3) fits is reported. XGBoost and LightGBM rows
+   also time the objective as users build it by hand (``xgb.train(obj=bl.xgboost.objective(loss))``,
+   ``lgb.train({"objective": bl.lightgbm.objective(loss)})``, starting from 0), interleaved too.
    Each booster also gets an "interface floor" row (info): the cheapest custom objective there
    is (``FloorObjective``, ``FloorCatBoost``: NumPy's ``p - y`` into preallocated buffers)
    against built-in squared error, i.e. what the booster's custom-objective path costs by
@@ -29,6 +31,9 @@ B. Kernels: ``loss.grad_hess(y, raw, out=(g, h))`` for every registered loss at 
 C. Objectives built by hand: one call of ``bl.xgboost.objective(loss)`` / ``bl.lightgbm.objective(loss)``
    through the booster's ``(preds, data)`` interface at 1,000,000 rows, against the objective
    ``train()`` builds (which gets the boosting scale and fetches the targets once).
+E. The hand-built XGBoost objective's call against a plain NumPy reference of the same formulas
+   (every loss) and, with ``--peers``, against each installed peer library's objective for the
+   same loss (jaxboost, bokbokbok, boost-loss, imbalance-xgboost; absent ones are skipped).
 D. Cold start: in a fresh process on a fresh copy of the package (nothing compiled or cached),
    ``import boostloss`` beyond its dependencies, and each loss's first ``bl.xgboost.train``
    (2,000 rows, 5 rounds) against its second in the same process: the compile cost; and the
@@ -222,10 +227,13 @@ def train_runs(booster, data, loss, twin, multiclass, rounds=None):
     extra = {"num_class": CLASSES} if multiclass else {}
     if booster == "xgboost":
         return {"built-in": lambda: xgb.train({**XGB, **extra, **twin}, data, rounds),
-                "boostloss": lambda: bl.xgboost.train(loss, {**XGB, **extra}, data, rounds)}
+                "boostloss": lambda: bl.xgboost.train(loss, {**XGB, **extra}, data, rounds),
+                "hand-built": lambda: xgb.train({**XGB, **extra}, data, rounds, obj=bl.xgboost.objective(loss))}
 
     return {"built-in": (lambda: clear_init_score(data), lambda: lgb.train({**LGB, **extra, **twin}, data, rounds)),
-            "boostloss": lambda: bl.lightgbm.train(loss, {**LGB, **extra}, data, rounds)}
+            "boostloss": lambda: bl.lightgbm.train(loss, {**LGB, **extra}, data, rounds),
+            "hand-built": (lambda: clear_init_score(data),
+                           lambda: lgb.train({**LGB, **extra, "objective": bl.lightgbm.objective(loss)}, data, rounds))}
 
 
 class FloorObjective:
@@ -425,19 +433,24 @@ def print_ratio_row(row):
         return 0
     errors = [t for t in row["times"].values() if isinstance(t, str)]
     builtin, ours = median(row["times"]["built-in"]), median(row["times"]["boostloss"])
+    hand = median(row["times"]["hand-built"]) if "hand-built" in row["times"] else None
+    # the objective built by hand (xgb.train(obj=...), lgb.train({"objective": ...})) where it was timed
+    by_hand = "- | - |" if not isinstance(hand, float) else f"{hand:.2f} | {hand / builtin:.3f} |"
     target = row["target"]
     if errors:
         shown = "info" if target is None else f"<= {target:.2f}" if isinstance(target, float) else target
-        print(f"{head} {seconds(builtin)} | {seconds(ours)} | - | {shown} | no ({'; '.join(errors)}) |", flush=True)
+        print(f"{head} {seconds(builtin)} | {seconds(ours)} | - | {shown} | no ({'; '.join(errors)}) | {by_hand}",
+              flush=True)
         return target is not None
     ratio = ours / builtin
     if target is None:
-        print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | info | - |", flush=True)
+        print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | info | - | {by_hand}", flush=True)
         return 0
     limit = NATIVE_TARGET if target == "~1.0" else target
     met = ratio <= limit
     shown = f"~1.0 (<= {NATIVE_TARGET})" if target == "~1.0" else f"<= {target:.2f}"
-    print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | {shown} | {'yes' if met else 'no'} |", flush=True)
+    print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | {shown} | {'yes' if met else 'no'} | {by_hand}",
+          flush=True)
     return int(not met)
 
 
@@ -671,6 +684,21 @@ def print_kernels(rows, n):
 
 # ---------------------------------------------------------------- objectives built by hand
 HAND_TARGET = 1.05  # the hand-built objective's call against the one train() builds
+NUMPY_TARGET = 0.5  # the hand-built objective's call against a plain NumPy reference of the same formulas
+
+
+def interleaved_calls(functions, args, calls):
+    """``name -> median ms`` of ``functions[name](*args)``: an untimed first call each, then
+    ``calls`` calls of each in turn (the order reversed every other time)."""
+    times = {name: [] for name in functions}
+    for function in functions.values():
+        function(*args)
+    for i in range(calls):
+        for name in (list(functions) if i % 2 == 0 else list(reversed(functions))):
+            start = time.perf_counter()
+            functions[name](*args)
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def objective_rows(n, calls):
@@ -694,17 +722,9 @@ def objective_rows(n, calls):
             adapter = getattr(bl, booster)
             hand = adapter.objective(loss)
             built = adapter.objective(loss, boosting_scale(loss, y, None, init, per_round=True))
-            times = {"hand": [], "train": []}
             with built.inputs.checked(data):
-                hand(preds, data), built(preds, data)
-                for i in range(calls):
-                    for side in (("hand", "train") if i % 2 == 0 else ("train", "hand")):
-                        obj = hand if side == "hand" else built
-                        start = time.perf_counter()
-                        obj(preds, data)
-                        times[side].append(time.perf_counter() - start)
-            row = dict(booster=booster, loss=name, hand=1e3 * statistics.median(times["hand"]),
-                       train=1e3 * statistics.median(times["train"]))
+                ms = interleaved_calls({"hand": hand, "train": built}, (preds, data), calls)
+            row = dict(booster=booster, loss=name, **ms)
             log(f"  objective {booster} {name}: hand {row['hand']:.2f} ms, train {row['train']:.2f} ms")
             yield row
 
@@ -721,6 +741,167 @@ def print_objectives(rows, n):
         missed += not met
         print(f"| {row['booster']} | {row['loss']} | {row['hand']:.2f} | {row['train']:.2f} | {ratio:.2f} | "
               f"<= {HAND_TARGET:g} | {'yes' if met else 'no'} |", flush=True)
+    return missed
+
+
+# ---------------------------------------------------------------- E: NumPy reference and peer libraries
+def _numpy_reference(name, loss):
+    """A plain NumPy ``obj(preds, dtrain)`` of the loss's default formulas (gradient and Hessian
+    policy as boostloss hands them to XGBoost, without the per-round secant factor: slightly less
+    work than boostloss does), or None. SciPy's expit / log_expit for the logistic terms."""
+    from scipy.special import expit, log_expit, softmax
+
+    params = loss.get_params()
+    d, alpha, c, power = params.get("delta", 1.0), params.get("alpha", 0.5), params.get("c", 1.0), params.get("power")
+    gam = params.get("gamma", 2.0)
+
+    def secant(r, eps=1e-6):
+        return 1.0 / np.maximum(np.abs(r), eps)
+
+    formulas = {
+        "squared_error": lambda y, p: (p - y, np.ones_like(p)),
+        "absolute_error": lambda y, p: (np.sign(p - y), secant(p - y)),
+        "huber": lambda y, p: (np.clip(p - y, -d, d), d / np.maximum(np.abs(p - y), d)),
+        "pseudo_huber": lambda y, p: ((p - y) / np.hypot(1.0, (p - y) / d), 1.0 / np.hypot(1.0, (p - y) / d)),
+        "log_cosh": lambda y, p: (np.tanh(p - y), np.tanh(p - y) / np.where(p == y, 1.0, p - y)),
+        "quantile": lambda y, p: (np.where(p >= y, 1.0 - alpha, -alpha),
+                                  np.where(p >= y, 1.0 - alpha, alpha) * secant(p - y)),
+        "expectile": lambda y, p: (2.0 * np.where(p < y, alpha, 1.0 - alpha) * (p - y),
+                                   2.0 * np.where(p < y, alpha, 1.0 - alpha)),
+        "fair": lambda y, p: (c * (p - y) / (np.abs(p - y) + c), c / (np.abs(p - y) + c)),
+        "mape": lambda y, p: (np.sign(p - y) / np.abs(y), secant(p - y) / np.abs(y)),
+        "squared_log_error": lambda y, p: (np.log1p((p - y) / (1.0 + y)) / (1.0 + p), 1.0 / (1.0 + p) ** 2),
+        "poisson": lambda y, p: (np.exp(p) - y, np.exp(p)),
+        "gamma": lambda y, p: (1.0 - y * np.exp(-p), y * np.exp(-p)),
+        "tweedie": lambda y, p: (np.exp((2 - power) * p) - y * np.exp((1 - power) * p),
+                                 (2 - power) * np.exp((2 - power) * p) - (1 - power) * y * np.exp((1 - power) * p)),
+        "logistic": lambda y, p: (expit(p) - y, expit(p) * expit(-p)),
+        "exponential": lambda y, p: (-(2 * y - 1) * np.exp(-(2 * y - 1) * p), np.exp(-(2 * y - 1) * p)),
+    }
+
+    def focal(y, p):
+        s = 2.0 * y - 1.0
+        pt, qt, logp = expit(s * p), expit(-s * p), log_expit(s * p)
+        a = np.where(y == 1.0, params.get("alpha", 0.25), 1.0 - params.get("alpha", 0.25)) * qt ** gam
+        g = -s * a * (qt - gam * pt * logp)
+        return g, np.maximum(a * pt * ((2 * gam + 1) * qt + gam * qt * logp - gam * gam * pt * logp), pt * np.abs(g))
+
+    def symmetric(y, p):
+        s = 2.0 * y - 1.0
+        pt, qt = expit(s * p), expit(-s * p)
+        a, ba = params.get("alpha", 0.1), params.get("beta", 1.0) * loss.A
+        return s * (-a * qt + ba * pt * qt), np.maximum(pt * qt * (a + ba * (qt - pt)), (a - ba * pt) * pt * qt)
+
+    def softmax_terms(y, raw):
+        p = softmax(raw, axis=1)
+        onehot = np.zeros_like(p)
+        onehot[np.arange(len(y)), y.astype(np.int64)] = 1.0
+        return p, onehot, raw.shape[1] / (raw.shape[1] - 1.0)  # Friedman's factor k / (k - 1)
+
+    def softmax_cross_entropy(y, raw):
+        p, onehot, factor = softmax_terms(y, raw)
+        return p - onehot, factor * p * (1.0 - p)
+
+    def multiclass_focal(y, raw):
+        p, onehot, factor = softmax_terms(y, raw)
+        p_y = (p * onehot).sum(axis=1, keepdims=True)
+        q, log_py = 1.0 - p_y, np.log(p_y)
+        qg = q ** gam
+        big_f = qg - gam * p_y * q ** (gam - 1.0) * log_py
+        q2_df = -2 * gam * qg * q - gam * qg * q * log_py + gam * (gam - 1) * p_y * qg * log_py
+        u = onehot - p
+        exact = p * (1 - p) * big_f - (u / np.where(q > 0, q, 1.0)) ** 2 * p_y * q2_df
+        return -u * big_f, factor * np.maximum(exact, big_f * p * (1 - p))
+
+    formulas.update(focal=focal, symmetric_cross_entropy=symmetric, softmax_cross_entropy=softmax_cross_entropy,
+                    multiclass_focal=multiclass_focal)
+    formula = formulas.get(name)
+    if formula is None:
+        return None
+
+    def obj(preds, dtrain):
+        return formula(dtrain.get_label().astype(np.float64), preds.astype(np.float64))
+    return obj
+
+
+def _peer_objectives():
+    """(boostloss loss, peer, obj(preds, dtrain)) for every peer library installed: each peer's
+    own loss with the parameters set alike on both sides; absent peers are skipped."""
+    from importlib.util import find_spec
+
+    pairs = []
+    if find_spec("jaxboost") is not None:
+        import jaxboost.objective as jo
+
+        for name, peer in (("squared_error", jo.mse), ("huber", jo.huber), ("pseudo_huber", jo.pseudo_huber),
+                           ("log_cosh", jo.log_cosh), ("quantile", jo.quantile), ("poisson", jo.poisson),
+                           ("gamma", jo.gamma), ("logistic", jo.binary_crossentropy), ("focal", jo.focal_loss)):
+            pairs.append((bl.get_loss(name), "jaxboost", peer.xgb_objective))
+    if find_spec("bokbokbok") is not None:
+        from bokbokbok.loss_functions.classification import WeightedFocalLoss
+        from bokbokbok.loss_functions.regression import LogCoshLoss
+
+        pairs += [(bl.get_loss("log_cosh"), "bokbokbok", LogCoshLoss()),
+                  (bl.Focal(alpha=0.5, gamma=2.0), "bokbokbok", WeightedFocalLoss(alpha=1.0, gamma=2.0))]
+    if find_spec("boost_loss") is not None:
+        from boost_loss.regression.asymmetric import QuantileLoss
+        from boost_loss.regression.regression import FairLoss, HuberLoss, L1Loss, LogCoshLoss
+
+        pairs += [(bl.get_loss("huber"), "boost-loss", HuberLoss(delta=1.0)), (bl.Fair(), "boost-loss", FairLoss()),
+                  (bl.get_loss("absolute_error"), "boost-loss", L1Loss()),
+                  (bl.get_loss("log_cosh"), "boost-loss", LogCoshLoss()),
+                  (bl.Quantile(0.5), "boost-loss", QuantileLoss(t=0.5))]
+    if find_spec("imxgboost") is not None:
+        from imxgboost.focal_loss import Focal_Binary_Loss
+        from imxgboost.weighted_loss import Weight_Binary_Cross_Entropy
+
+        pairs += [(bl.Focal(alpha=0.5, gamma=2.0), "imbalance-xgboost", Focal_Binary_Loss(2.0).focal_binary_object),
+                  (bl.get_loss("logistic"), "imbalance-xgboost",
+                   Weight_Binary_Cross_Entropy(1.0).weighted_binary_cross_entropy)]
+    return pairs
+
+
+def peer_rows(n, calls, peers):
+    """One grad+hess call through XGBoost's ``obj(preds, dtrain)`` at ``n`` rows: the hand-built
+    ``bl.xgboost.objective(loss)`` against a plain NumPy reference of the same formulas (every
+    loss; multiclass: n // CLASSES rows x CLASSES) and, with ``peers``, each installed peer library's objective
+    for the same loss; calls interleaved after an untimed first call, medians."""
+    rng = np.random.default_rng(12)
+    cases = [(bl.get_loss(name), "NumPy reference", None) for name in bl.available_losses()]
+    cases += _peer_objectives() if peers else []
+    inputs = {}
+    for loss, side, other in cases:
+        key = repr(loss)
+        if key not in inputs:
+            y, raw64 = kernel_inputs(loss, n, rng)
+            init = np.atleast_1d(loss.init_score(y))
+            inputs[key] = (xgb.DMatrix(np.zeros((len(y), 1), np.float32), y, nthread=THREADS),
+                           (raw64 - raw64.mean(axis=0) + init).astype(np.float32))
+        data, preds = inputs[key]
+        other = other or _numpy_reference(loss.name, loss)
+        if other is None:
+            continue
+        ms = interleaved_calls({"boostloss": bl.xgboost.objective(loss), "ms": other}, (preds, data), calls)
+        row = dict(loss=repr(loss), other=side, **ms)
+        log(f"  {side} {row['loss']}: {row['ms']:.2f} ms, boostloss {row['boostloss']:.2f} ms")
+        yield row
+
+
+def print_peers(rows, n):
+    print(f"\nOne grad+hess call through XGBoost's obj(preds, dtrain), {n:,} rows: the hand-built "
+          "bl.xgboost.objective(loss) against a plain NumPy reference of the same formulas and against each "
+          "installed peer library's objective for the same loss; medians of interleaved calls\n")
+    print("| loss | against | its ms | boostloss ms | boostloss / it | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    missed = 0
+    for row in rows:
+        ratio = row["boostloss"] / row["ms"]
+        reference = row["other"] == "NumPy reference"
+        met = ratio <= NUMPY_TARGET if reference else None
+        missed += met is False
+        print(f"| {row['loss']} | {row['other']} | {row['ms']:.2f} | {row['boostloss']:.2f} | {ratio:.2f} | "
+              f"{f'<= {NUMPY_TARGET:g}' if reference else '-'} | {'-' if met is None else 'yes' if met else 'no'} |",
+              flush=True)
     return missed
 
 
@@ -815,17 +996,20 @@ def main(argv=None):
                         help="200,000 XGBoost/LightGBM rows only, fewer CatBoost rows and iterations (a smoke run)")
     parser.add_argument("--boosters", default="xgboost,lightgbm,catboost")
     parser.add_argument("--only", action="append", default=None,
-                        help="which parts to run: train, catboost, multiclass, kernels, objectives, cold "
+                        help="which parts to run: train, catboost, multiclass, kernels, objectives, numpy, cold "
                              "(repeatable or comma list)")
     parser.add_argument("--repeats", type=int, default=3, help="timed fits per side (the median is reported)")
+    parser.add_argument("--peers", action="store_true",
+                        help="with the numpy part: also time each installed peer library's objective for the "
+                             "same loss (jaxboost, bokbokbok, boost-loss, imbalance-xgboost)")
     parser.add_argument("--catboost-defaults", action="store_true",
                         help="leave CatBoost's per-loss leaf estimation defaults (not the same work on both sides)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
-    parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels,objectives,cold"])
+    parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels,objectives,numpy,cold"])
              for p in item.split(",")]
-    unknown = set(parts) - {"train", "catboost", "multiclass", "kernels", "objectives", "cold"}
+    unknown = set(parts) - {"train", "catboost", "multiclass", "kernels", "objectives", "numpy", "cold"}
     if unknown:
         parser.error(f"unknown part(s) {sorted(unknown)}; choose from train, catboost, multiclass, kernels, "
                      "objectives, numpy, cold")
@@ -864,8 +1048,8 @@ def main(argv=None):
         print("Training time: ratio = boostloss s / built-in s, each the median of interleaved fits on the same "
               "prebuilt data\n")
         print("| booster | rows | loss | built-in twin | built-in s (median) | boostloss s (median) | ratio | target "
-              "| met |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| met | hand-built objective s | its ratio |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
     if "train" in parts and train_boosters:
         log("warming up (tiny fits of every pair)")
         warm_up_train(train_boosters, lambda n: make_data(n, seed=3))
@@ -897,6 +1081,9 @@ def main(argv=None):
     if "objectives" in parts:
         log("objectives built by hand")
         missed += print_objectives(list(objective_rows(kernel_n, 5 if args.quick else 15)), kernel_n)
+    if "numpy" in parts:
+        log("NumPy reference" + (" and peer libraries" if args.peers else ""))
+        missed += print_peers(list(peer_rows(kernel_n, 5 if args.quick else 15, args.peers)), kernel_n)
     if "cold" in parts:
         log("cold start")
         missed += print_cold(cold_rows(["huber"] if args.quick else bl.available_losses()))

@@ -953,3 +953,30 @@ def test_a_hand_built_objective_trains_the_model_train_builds(loss):
     hand = lgb.train({**LGB_PARAMS, "objective": bl.lightgbm.objective(loss)},
                      lgb.Dataset(X, y, init_score=np.full(len(y), init)), 20)
     assert_allclose(hand.predict(X, raw_score=True) + init, built.predict(X, raw_score=True), rtol=1e-9)
+
+
+@pytest.mark.parametrize("loss", [bl.Huber(), bl.Poisson()], ids=repr)
+def test_a_hand_built_xgboost_objective_sees_labels_and_weights_set_between_rounds(loss):
+    """The hand-built objective reads the DMatrix's labels and weights in place (no copy per
+    round); labels or weights set again between calls, in place or not, give the new targets'
+    gradients (as a fresh objective computes them), and labels outside the domain still raise."""
+    rng = np.random.default_rng(5)
+    y = rng.poisson(2.0, 500).astype(float)
+    raw = rng.normal(size=500).astype(np.float32)
+    data = xgb.DMatrix(np.zeros((500, 1)), y)
+    hand = bl.xgboost.objective(loss)
+    first = [a.copy() for a in hand(raw, data)]
+    for labels, weights in ((y + 1.0, None), (y + 1.0, rng.uniform(0.5, 2.0, 500)), (y[::-1].copy(), None)):
+        data.set_label(labels)
+        data.set_weight(np.ones(500) if weights is None else weights)
+        fresh = bl.xgboost.objective(loss)(raw, xgb.DMatrix(np.zeros((500, 1)), labels, weight=weights))
+        again = hand(raw, data)
+        assert_allclose(again[0], fresh[0], rtol=1e-6)
+        assert_allclose(again[1], fresh[1], rtol=1e-6)
+        assert not np.allclose(again[0], first[0])
+    data.set_label(np.where(np.arange(500) < 3, -1.0, y))
+    if loss.domain.contains(np.array([-1.0])).all():
+        hand(raw, data)
+    else:
+        with pytest.raises(ValueError, match="3 of 500 targets"):
+            hand(raw, data)

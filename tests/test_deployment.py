@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,35 @@ def _let_others_traverse_to(path: Path) -> list[tuple[Path, int]]:
     return changed
 
 
+@contextmanager
+def _sandbox(imports: str):
+    """``(root, tmpdir)``: a copy of the package (its files, no ``__pycache__``: a non-editable
+    install) under ``root`` and a temporary directory anyone may write, both reachable by an
+    unprivileged user, who can run ``imports`` (else the test is skipped); removed, and the
+    permissions above the interpreter restored, after."""
+    root, tmpdir = _world_readable_dir(), _world_readable_dir()
+    restore = _let_others_traverse_to(Path(sys.prefix) / "lib")
+    try:
+        tmpdir.chmod(0o777)
+        shutil.copytree(PACKAGE, root / "boostloss", ignore=shutil.ignore_patterns("__pycache__"))
+        probe = _as_nobody(imports, root, tmpdir)
+        if probe.returncode != 0:
+            pytest.skip(f"this interpreter cannot be run by an unprivileged user: {probe.stderr[-300:]}")
+        yield root, tmpdir
+    finally:
+        for directory, mode in restore:
+            directory.chmod(mode)
+        for path in (root, tmpdir):
+            for p in [path, *path.rglob("*")]:
+                p.chmod(p.stat().st_mode | stat.S_IWUSR)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _make_read_only(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:  # for everyone
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
 def _as_nobody(code: str, pythonpath: Path, tmpdir: Path) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(pythonpath), "TMPDIR": str(tmpdir)}  # no HOME
     command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, "-c", code]
@@ -62,16 +92,8 @@ def test_import_from_a_read_only_install_without_a_home_caches_in_the_temporary_
     imported by user nobody with HOME unset: numba finds no cache location beside the source or
     in a home, and used to raise at import; now the kernels cache in a directory of that user's
     under TMPDIR, so a second process loads them instead of compiling."""
-    root, tmpdir = _world_readable_dir(), _world_readable_dir()
-    restore = _let_others_traverse_to(Path(sys.prefix) / "lib")
-    try:
-        tmpdir.chmod(0o777)
-        shutil.copytree(PACKAGE, root / "boostloss", ignore=shutil.ignore_patterns("__pycache__"))
-        probe = _as_nobody("import numpy, numba, scipy, sklearn", root, tmpdir)
-        if probe.returncode != 0:
-            pytest.skip(f"this interpreter cannot be run by an unprivileged user: {probe.stderr[-300:]}")
-        for path in [root, *root.rglob("*")]:  # read-only, for everyone
-            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    with _sandbox("import numpy, numba, scipy, sklearn") as (root, tmpdir):
+        _make_read_only(root)
         first = _as_nobody(SCRIPT, root, tmpdir)
         assert first.returncode == 0, first.stderr[-2000:]
         location, cache, cache_dir = first.stdout.split()
@@ -83,13 +105,6 @@ def test_import_from_a_read_only_install_without_a_home_caches_in_the_temporary_
         assert again.returncode == 0, again.stderr[-2000:]
         assert {p.name for p in Path(cache_dir).rglob("*.nbi")} == cached  # loaded, nothing new compiled
         assert not list((root / "boostloss").rglob("__pycache__"))  # nothing written into the install
-    finally:
-        for directory, mode in restore:
-            directory.chmod(mode)
-        for path in (root, tmpdir):
-            for p in [path, *path.rglob("*")]:
-                p.chmod(p.stat().st_mode | stat.S_IWUSR)
-            shutil.rmtree(path, ignore_errors=True)
 
 
 LOADED = """
@@ -115,34 +130,19 @@ def test_a_read_only_install_loads_the_kernels_compiled_where_the_image_was_buil
     those kernels into the cache directory it can write, and the fit compiles nothing (every
     kernel it calls is a cache hit)."""
     pytest.importorskip("xgboost")
-    root, tmpdir = _world_readable_dir(), _world_readable_dir()
-    restore = _let_others_traverse_to(Path(sys.prefix) / "lib")
-    try:
-        tmpdir.chmod(0o777)
-        shutil.copytree(PACKAGE, root / "boostloss", ignore=shutil.ignore_patterns("__pycache__"))
+    with _sandbox("import numpy, numba, scipy, sklearn, xgboost") as (root, tmpdir):
         env = {**os.environ, "PYTHONPATH": str(root)}
         env.pop("NUMBA_CACHE_DIR", None)
         built = subprocess.run([sys.executable, "-m", "boostloss", "compile", "--losses", "huber", "--boosters",
                                 "xgboost", "--quiet"], env=env, cwd="/", capture_output=True, text=True, timeout=900)
         assert built.returncode == 0, built.stderr[-2000:]
         assert str(root / "boostloss" / "losses" / "__pycache__") in built.stdout
-        probe = _as_nobody("import numpy, numba, scipy, sklearn, xgboost", root, tmpdir)
-        if probe.returncode != 0:
-            pytest.skip(f"this interpreter cannot be run by an unprivileged user: {probe.stderr[-300:]}")
-        for path in [root, *root.rglob("*")]:
-            path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+        _make_read_only(root)
         done = _as_nobody(LOADED, root, tmpdir)
         assert done.returncode == 0, done.stderr[-2000:]
         hits, misses, location = done.stdout.split()
         assert location.startswith(str(tmpdir / f"boostloss-numba-{NOBODY}")), location  # not the read-only install
         assert int(hits) >= 3 and int(misses) == 0, done.stdout
-    finally:
-        for directory, mode in restore:
-            directory.chmod(mode)
-        for path in (root, tmpdir):
-            for p in [path, *path.rglob("*")]:
-                p.chmod(p.stat().st_mode | stat.S_IWUSR)
-            shutil.rmtree(path, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- serving without boostloss
