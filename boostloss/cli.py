@@ -424,8 +424,6 @@ def compile_kernels(losses=None, boosters=None, log=print) -> int:
     number of kernel signatures compiled."""
     from importlib.util import find_spec
 
-    from numba.core.registry import CPUDispatcher
-
     from . import catboost as bl_catboost
     from . import lightgbm as bl_lightgbm
     from . import xgboost as bl_xgboost
@@ -434,8 +432,7 @@ def compile_kernels(losses=None, boosters=None, log=print) -> int:
     from .sklearn import BoostClassifier, BoostRegressor
 
     boosters = [b for b in (boosters or BOOSTERS) if find_spec(b) is not None]
-    dispatchers = [d for d in vars(kernels).values() if isinstance(d, CPUDispatcher)]
-    before = sum(len(d.signatures) for d in dispatchers)
+    before = sum(len(d.signatures) for d in kernels.dispatchers())
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 3))
     weights = rng.uniform(0.5, 2.0, 300)
@@ -477,7 +474,7 @@ def compile_kernels(losses=None, boosters=None, log=print) -> int:
                 inner = (cb.CatBoostRegressor if task == "regression" else cb.CatBoostClassifier)(**settings)
             wrapper = BoostRegressor if task == "regression" else BoostClassifier
             wrapper(inner, loss).fit(X, y, sample_weight=weights).predict(X)
-    return sum(len(d.signatures) for d in dispatchers) - before
+    return sum(len(d.signatures) for d in kernels.dispatchers()) - before
 
 
 def run_compile(args) -> int:

@@ -108,7 +108,7 @@ class XGBoostMetric:
 
     def __call__(self, first, second, *, sample_weight=None):
         if isinstance(second, _xgb().DMatrix):
-            raw, y, w = first, second.get_label(), nonempty(second.get_weight())
+            raw, y, w = first, _info(second, "label"), nonempty(_info(second, "weight"))
             return self.metric.name, self._value(y, raw, w)
         return self._value(first, second, nonempty(sample_weight))
 
@@ -277,19 +277,21 @@ def _serving_objective(loss, n_classes: int):
     return None
 
 
-def declare_objective(booster, loss) -> None:
+def declare_objective(booster, loss) -> str:
     """Record in ``booster`` (in place) the built-in objective whose prediction transform is the
     loss's inverse link, the start kept: saved and reloaded without boostloss, ``predict`` gives
     boostloss's predictions (probabilities, means), ``output_margin=True`` its raw scores. Called
-    at the end of ``train`` and ``fit_estimator``; ``train`` resets it for continued training."""
+    at the end of ``train`` and ``fit_estimator``; ``train`` resets it for continued training.
+    Returns the name of the objective the model declares."""
     loss = get_loss(loss)
     config = json.loads(booster.save_config())["learner"]  # small: the trees are read only to change them
     target = _serving_objective(loss, int(config["learner_model_param"].get("num_class", "0")))
     if target is None or config["objective"]["name"] == target[0]["name"]:
-        return
+        return config["objective"]["name"]
     model = json.loads(booster.save_raw("json"))
     _set_objective(model["learner"], *target)
     booster.load_model(bytearray(json.dumps(model).encode()))
+    return target[0]["name"]
 
 
 def _set_objective(learner, objective, link):
@@ -375,11 +377,9 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     finally:
         end_refit(obj)
         estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss))
-    booster = estimator.get_booster()
-    declare_objective(booster, loss)
     # as XGBoost does after fitting a named objective: the estimator names what its model
     # declares, so that converters reading it (onnxmltools) convert the model
-    estimator.set_params(objective=json.loads(booster.save_config())["learner"]["objective"]["name"])
+    estimator.set_params(objective=declare_objective(estimator.get_booster(), loss))
     return init
 
 

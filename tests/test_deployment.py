@@ -111,11 +111,10 @@ LOADED = """
 import numpy as np, xgboost as xgb
 import boostloss as bl
 from boostloss.losses import kernels
-from numba.core.registry import CPUDispatcher
 rng = np.random.default_rng(1)
 X = rng.normal(size=(500, 3))
 bl.xgboost.train(bl.Huber(), {"max_depth": 2, "nthread": 1}, xgb.DMatrix(X, X[:, 0] + rng.normal(size=500)), 3)
-used = [d for d in vars(kernels).values() if isinstance(d, CPUDispatcher) and d.signatures]
+used = [d for d in kernels.dispatchers() if d.signatures]
 print(sum(sum(d.stats.cache_hits.values()) for d in used), sum(sum(d.stats.cache_misses.values()) for d in used),
       kernels.cache_location())
 """

@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from llvmlite import ir
 from numba import config, njit, types
+from numba.core.dispatcher import Dispatcher
 from numba.extending import intrinsic, overload
 
 POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0, "friedman": 5.0}
@@ -46,15 +47,15 @@ def _probe():  # a function of this file, for numba to find a cache location for
     return 0
 
 
-def _can_cache() -> bool:
-    """Whether numba can cache this file's kernels: in a writable ``__pycache__`` beside it,
-    ``NUMBA_CACHE_DIR`` or the user's cache directory. A read-only install without a writable
-    home (a container running as another user) has none: then a directory of this user's in
-    the temporary directory, and failing that, compiling in memory in every process (one
-    warning). numba raises, rather than skips caching, when it finds no location."""
+def _cached_probe():
+    """``_probe`` compiled with ``cache=True`` where numba can cache this file's kernels: in a
+    writable ``__pycache__`` beside it, ``NUMBA_CACHE_DIR`` or the user's cache directory. A
+    read-only install without a writable home (a container running as another user) has none:
+    then a directory of this user's in the temporary directory, and failing that None:
+    compiling in memory in every process (one warning). numba raises, rather than skips
+    caching, when it finds no location."""
     try:
-        njit(cache=True)(_probe)
-        return True
+        return njit(cache=True)(_probe)
     except RuntimeError:
         pass
     if not config.CACHE_DIR:
@@ -62,21 +63,23 @@ def _can_cache() -> bool:
             path = os.path.join(tempfile.gettempdir(), f"boostloss-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
             os.makedirs(path, mode=0o700, exist_ok=True)
             config.CACHE_DIR = path
-            njit(cache=True)(_probe)
-            return True
+            return njit(cache=True)(_probe)
         except (OSError, RuntimeError):
             config.CACHE_DIR = ""
     warnings.warn("boostloss: no writable directory to cache compiled kernels in; they compile in memory in "
                   "each process (set NUMBA_CACHE_DIR to a writable directory to keep them)", RuntimeWarning,
                   stacklevel=2)
-    return False
+    return None
 
 
 def cache_location() -> str:
     """The directory numba caches this file's kernels in (when ``CACHE``)."""
-    from numba.core.caching import CompileResultCacheImpl
+    return _CACHED_PROBE.stats.cache_path
 
-    return CompileResultCacheImpl(_probe)._locator.get_cache_path()
+
+def dispatchers() -> list:
+    """Every compiled function of this file (numba dispatchers), kernels and helpers."""
+    return [value for value in globals().values() if isinstance(value, Dispatcher)]
 
 
 def _seed_cache() -> None:
@@ -101,7 +104,8 @@ def _seed_cache() -> None:
         pass  # a cache we cannot seed compiles as it would have
 
 
-CACHE = _can_cache()
+_CACHED_PROBE = _cached_probe()
+CACHE = _CACHED_PROBE is not None
 if CACHE:
     _seed_cache()
 _JIT = {"cache": CACHE, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
