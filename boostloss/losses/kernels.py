@@ -37,7 +37,7 @@ import numpy as np
 from llvmlite import ir
 from numba import config, njit, types
 from numba.core.dispatcher import Dispatcher
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic
 
 POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0, "friedman": 5.0}
 EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON, FRIEDMAN = 0.0, 1.0, 2.0, 3.0, 4.0, 5.0
@@ -278,16 +278,23 @@ def sigmoid_terms(z):
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _fit(a, value):
+@intrinsic
+def _fit(typingctx, a, value):
     """``value`` as stored into ``a``: saturated at +-FLOAT32_MAX for float32 ``a`` (instead of
-    overflowing to inf), unchanged for float64 (compiled only; free inside the kernels' loops)."""
+    overflowing to inf; NaN stays NaN), unchanged for float64. Two selects written directly in
+    LLVM: free inside the kernels' loops, and cheaper to compile than a numba overload (an
+    inlined overload took about 0.3 s of each kernel's compile time)."""
+    saturates = a.dtype == types.float32
 
+    def codegen(context, builder, signature, args):
+        x = args[1]
+        if not saturates:
+            return x
+        hi, lo = ir.Constant(ir.DoubleType(), FLOAT32_MAX), ir.Constant(ir.DoubleType(), -FLOAT32_MAX)
+        x = builder.select(builder.fcmp_ordered(">", x, hi), hi, x)
+        return builder.select(builder.fcmp_ordered("<", x, lo), lo, x)
 
-@overload(_fit, inline="always")
-def _fit_impl(a, value):
-    if a.dtype == types.float32:
-        return lambda a, value: min(max(value, -FLOAT32_MAX), FLOAT32_MAX)
-    return lambda a, value: value
+    return types.float64(a, types.float64), codegen
 
 
 @njit(**_LEAF)
