@@ -59,6 +59,14 @@ def boosting_scale(loss: Loss, labels, weights, init: np.ndarray, per_round: boo
     return replace(scale, factor=None) if per_round else scale
 
 
+def categorical_columns(X) -> list:
+    """Names of the pandas ``category`` columns of a DataFrame (none for arrays)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None:
+        return []
+    return [name for name, dtype in dtypes.items() if getattr(dtype, "name", "") == "category"]
+
+
 def per_row(init: np.ndarray, n: int) -> np.ndarray:
     """The start score repeated for ``n`` rows: (n,) for one output, (n, k) for several."""
     return np.full(n, init[0]) if init.size == 1 else np.tile(init, (n, 1))

@@ -21,6 +21,7 @@ compare``; it does no printing.
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 import warnings
@@ -30,6 +31,7 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from ._booster import categorical_columns
 from .losses.base import Loss
 from .losses.binary import BinaryLoss
 from .metrics import LossMetric
@@ -208,14 +210,6 @@ def get_scorer(name: str, task: str) -> Scorer:
 
 
 # --------------------------------------------------------------------------- estimators
-def categorical_columns(X) -> list:
-    """Names of the pandas ``category`` columns of a DataFrame (none for arrays)."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None:
-        return []
-    return [name for name, dtype in dtypes.items() if getattr(dtype, "name", "") == "category"]
-
-
 def make_estimator(booster: str, task: str, X, *, n_estimators=200, learning_rate=0.05, random_state=0,
                    n_jobs=None, params=None):
     """An unfitted booster estimator for ``task``, set up for the categorical columns of ``X``,
@@ -246,8 +240,40 @@ def make_estimator(booster: str, task: str, X, *, n_estimators=200, learning_rat
                         allow_writing_files=False, cat_features=categorical or None, **common, **threads)
         X = _strings_for_catboost(X, categorical)
     if params:
+        check_estimator_params(booster, estimator, params)
         estimator.set_params(**params)
     return estimator, X
+
+
+def check_estimator_params(booster: str, estimator, params: dict) -> None:
+    """Refuse parameter names the booster does not know, before any fit: a misspelt name would
+    otherwise be ignored (LightGBM and XGBoost only warn, if at all). Known: the estimator's
+    constructor parameters and those it holds, and every native LightGBM parameter and alias.
+    LightGBM and CatBoost: any other name is refused; XGBoost: a name close to a known one (a
+    misspelling), as its native names are not listed in Python (it validates them in training)."""
+    import difflib
+
+    known = set(estimator.get_params())
+    for cls in type(estimator).__mro__:  # CatBoost's get_params holds only the parameters set
+        if "__init__" in vars(cls):
+            known |= {name for name, p in inspect.signature(cls.__init__).parameters.items()
+                      if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD} - {"self"}
+    complete = booster == "catboost"  # which refuses any other name itself, when fitting
+    if booster == "lightgbm":
+        try:  # LightGBM's table of its native parameters and aliases (not a public API: used if there)
+            from lightgbm.basic import _ConfigAliases
+
+            known |= {alias for aliases in _ConfigAliases._get_all_param_aliases().values() for alias in aliases}
+            complete = True
+        except (ImportError, AttributeError):
+            pass
+    for key in params:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.8)
+        if complete or close:
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise ValueError(f"{booster} has no parameter {key!r}{hint}")
 
 
 def _import(booster):

@@ -19,7 +19,6 @@ applied in both); they start from 0 unless you give ``init_score`` and add it ba
 from __future__ import annotations
 
 import inspect
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -181,20 +180,26 @@ class _AddStartToFirstTrees:
                 booster.set_leaf_output(index, leaf, booster.get_leaf_output(index, leaf) + start)
 
 
-@contextmanager
-def _no_usable_feature_is_a_value_error(n_rows: int):
+def _no_usable_feature(err) -> bool:
     """LightGBM aborts with an internal check when a custom objective meets a dataset in which
-    no feature can be split (LightGBM issue #5667); say what it means instead."""
-    try:
-        yield
-    except _lgb().basic.LightGBMError as err:
-        if "num_features()) > (0)" not in str(err):
-            raise
-        raise ValueError(
-            f"LightGBM found no feature it can split on in {n_rows} sample{'s' if n_rows != 1 else ''}: every "
-            "feature is constant or has too few rows per bin or leaf (min_child_samples / min_data_in_leaf, "
-            "min_data_in_bin); give more rows or lower those parameters"
-        ) from None
+    no feature can be split (LightGBM issue #5667: too few rows for ``min_data_in_leaf``, or
+    constant features); its own objectives train a constant model there."""
+    return isinstance(err, _lgb().basic.LightGBMError) and "num_features()) > (0)" in str(err)
+
+
+def _constant_objective(n_outputs: int) -> dict:
+    """A built-in objective of ``n_outputs`` outputs, which LightGBM trains on a dataset without
+    usable features (one iteration of one-leaf trees, then it stops)."""
+    return {"objective": "multiclass", "num_class": n_outputs} if n_outputs > 1 else {"objective": "regression"}
+
+
+def _set_constant(booster, init: np.ndarray):
+    """Set the one leaf of each of the first iteration's trees to the start score: the model
+    predicts the loss's optimal constant, as every tree of boostloss's objective would have
+    added nothing to it. Returns ``booster``."""
+    for tree, start in enumerate(init.tolist()):
+        booster.set_leaf_output(tree, 0, start)
+    return booster
 
 
 def objective(loss, scale=None) -> LightGBMObjective:
@@ -261,9 +266,14 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     if obj.refit is not None:
         fevals = [Refitted(f, obj.refit, lgb.Dataset) for f in fevals]
     try:
-        with _no_usable_feature_is_a_value_error(len(labels)), obj.inputs.checked(train_set):
+        with obj.inputs.checked(train_set):
             booster = lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets, feval=fevals,
                                 init_model=init_model, callbacks=callbacks, **kwargs)
+    except lgb.basic.LightGBMError as err:
+        if not _no_usable_feature(err) or init_model is not None:
+            raise
+        constant = {key: value for key, value in params.items() if key not in ("objective", "num_class")}
+        booster = _set_constant(lgb.train({**constant, **_constant_objective(init.size)}, train_set, 1), init)
     finally:
         end_refit(obj)
     return declare_objective(booster, loss)
@@ -289,8 +299,9 @@ def declare_objective(booster, loss):
     line = _objective_line(get_loss(loss), booster.num_model_per_iteration())
     booster.params["objective"] = line.split("=")[1].split()[0]  # what onnxmltools reads of a live Booster
     head, sep, rest = booster.model_to_string().partition("\nfeature_names=")
-    if not sep or "\nobjective=" in head:
+    if not sep or f"\n{line}\n" in f"{head}\n":
         return booster
+    head = "\n".join(row for row in head.split("\n") if not row.startswith("objective="))  # a built-in's
     return booster.model_from_string(f"{head}\n{line}{sep}{rest}")
 
 
@@ -315,6 +326,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
     scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
     obj = objective(loss, scale)
+    n_estimators = estimator.get_params()["n_estimators"]
     estimator.set_params(objective=obj, metric="None")
     if loss.is_multiclass:
         estimator.set_params(num_class=init.size)  # LGBMClassifier sets it only beyond two classes
@@ -333,9 +345,15 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         else:
             fit_params["eval_set"] = list(eval_set)
     try:
-        with _no_usable_feature_is_a_value_error(len(y)):
-            estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)), callbacks=callbacks,
-                          **fit_params)
+        estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)), callbacks=callbacks,
+                      **fit_params)
+    except lgb.basic.LightGBMError as err:
+        if not _no_usable_feature(err):
+            raise
+        estimator.set_params(**_constant_objective(init.size), n_estimators=1)
+        estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)))
+        _set_constant(estimator.booster_, init)
+        estimator.set_params(objective=obj, n_estimators=n_estimators)
     finally:
         end_refit(obj)
     declare_objective(estimator.booster_, loss)

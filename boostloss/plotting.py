@@ -182,40 +182,44 @@ def _default_xlim(losses) -> tuple[float, float]:
 def plot_loss(*losses, xlim=None, num=401, figsize=(12.0, 4.0), dpi=100):
     """The loss, its gradient and its Hessian against the residual (or margin), one curve per
     loss; the Hessian handed to boosters (the ``hessian`` policy), where it differs from the
-    exact one, is dashed. ``losses`` are Loss objects or names (see ``expand_losses``); they
-    must share a task and link. Returns the Figure."""
+    exact one, is dashed. ``losses`` are Loss objects or names (see ``expand_losses``). Losses
+    of one task and link share a row of three panels; each other task (or link) gets a row of
+    its own, ``figsize`` being the size of one row. Returns the Figure."""
     plt = _pyplot()
     losses = expand_losses(*losses)
-    families = {_family(loss) for loss in losses}
-    if len(families) > 1:
-        raise ValueError("cannot overlay losses of different tasks or links in one plot: "
-                         + ", ".join(spec(loss) for loss in losses))
-    low, high = xlim if xlim is not None else _default_xlim(losses)
-    if not low < high:
-        raise ValueError(f"xlim must be increasing, got {low} and {high}")
-    x = np.linspace(low, high, num)
-    fig, axes = plt.subplots(1, 3, figsize=figsize, dpi=dpi, layout="constrained")
-    policies = set()
-    for i, (loss, label) in enumerate(zip(losses, curve_labels(losses), strict=True)):
-        curves = loss_curves(loss, x)
-        color = f"C{i % 10}"
-        axes[0].plot(x, curves["loss"], color=color, label=label)
-        axes[1].plot(x, curves["grad"], color=color)
-        axes[2].plot(x, curves["hess"], color=color)
-        if curves["policy"] is not None:
-            policies.add(curves["policy"])
-            axes[2].plot(x, curves["policy_hess"], color=color, linestyle="--")
-    for ax, title in zip(axes, ("loss", "gradient", "Hessian"), strict=True):
-        ax.set_title(title)
-        ax.set_xlabel(curves["xlabel"])
-        ax.axhline(0.0, color="0.7", linewidth=0.8, zorder=0)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="small")
-    if policies:
-        from matplotlib.lines import Line2D
+    if xlim is not None and not xlim[0] < xlim[1]:
+        raise ValueError(f"xlim must be increasing, got {xlim[0]} and {xlim[1]}")
+    families = {}
+    for loss, label in zip(losses, curve_labels(losses), strict=True):
+        families.setdefault(_family(loss), []).append((loss, label))
+    fig, grid = plt.subplots(len(families), 3, figsize=(figsize[0], figsize[1] * len(families)), dpi=dpi,
+                             layout="constrained", squeeze=False)
+    colour = 0
+    for axes, members in zip(grid, families.values(), strict=True):
+        low, high = xlim if xlim is not None else _default_xlim([loss for loss, _ in members])
+        x = np.linspace(low, high, num)
+        policies = set()
+        for loss, label in members:
+            curves = loss_curves(loss, x)
+            color = f"C{colour % 10}"
+            colour += 1
+            axes[0].plot(x, curves["loss"], color=color, label=label)
+            axes[1].plot(x, curves["grad"], color=color)
+            axes[2].plot(x, curves["hess"], color=color)
+            if curves["policy"] is not None:
+                policies.add(curves["policy"])
+                axes[2].plot(x, curves["policy_hess"], color=color, linestyle="--")
+        for ax, title in zip(axes, ("loss", "gradient", "Hessian"), strict=True):
+            ax.set_title(title)
+            ax.set_xlabel(curves["xlabel"])
+            ax.axhline(0.0, color="0.7", linewidth=0.8, zorder=0)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize="small")
+        if policies:
+            from matplotlib.lines import Line2D
 
-        axes[2].legend([Line2D([], [], color="0.3"), Line2D([], [], color="0.3", linestyle="--")],
-                       ["exact", "policy: " + ", ".join(sorted(policies))], fontsize="small")
+            axes[2].legend([Line2D([], [], color="0.3"), Line2D([], [], color="0.3", linestyle="--")],
+                           ["exact", "policy: " + ", ".join(sorted(policies))], fontsize="small")
     names = list(dict.fromkeys(loss.name for loss in losses))
     fig.suptitle(f"{', '.join(names)}: loss, gradient and Hessian")
     return fig

@@ -24,6 +24,11 @@ def available_losses() -> list[str]:
     return sorted(LOSSES)
 
 
+def multiclass_names() -> list[str]:
+    """Registry names of the losses with k-class forms (raw scores of shape (n, k))."""
+    return sorted(name for name, cls in LOSSES.items() if cls.is_multiclass)
+
+
 def available_metrics() -> list[str]:
     """Registry names of every metric: the plain metrics, then every loss (as its mean)."""
     return sorted(METRICS) + [name for name in sorted(LOSSES) if name not in METRICS]

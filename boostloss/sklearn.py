@@ -9,6 +9,7 @@ predictions in the target's units. Booster hyper-parameters stay on the inner es
 
 from __future__ import annotations
 
+import copy
 from importlib import import_module
 
 import numpy as np
@@ -17,11 +18,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, 
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .losses.base import check_sample_weight
 from .losses.binary import BinaryLoss
 from .losses.multiclass import TwoClassView, class_balanced_weights
-from .registry import get_loss
+from .registry import get_loss, multiclass_names
 
 BOOSTERS = ("xgboost", "lightgbm", "catboost")
 
@@ -45,6 +47,16 @@ def _unfitted_copy(estimator):
         if _adapter(estimator).__name__ != "boostloss.catboost":
             raise
         return estimator.copy()
+
+
+def _sample_weight(sample_weight, n: int, owner: str):
+    """Weights as float64 of shape (n,) (a scalar for every row), checked; None stays None."""
+    if sample_weight is None:
+        return None
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.ndim == 0:
+        sample_weight = np.full(n, float(sample_weight))
+    return check_sample_weight(sample_weight, n, owner)
 
 
 def _default_estimator(kind: str):
@@ -71,6 +83,50 @@ class _BoostBase(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.eval_metric = eval_metric
 
+    # ---- parameters: nested ones whatever form ``loss`` and ``estimator`` take ----------------
+    def _materialised(self, name, value):
+        """The object nested parameters (``loss__delta``, ``estimator__num_leaves``) are read from
+        and set on: ``loss`` given by name as its Loss, ``estimator=None`` as the default LightGBM
+        estimator; other values unchanged."""
+        if name == "loss" and isinstance(value, str):
+            return get_loss(value)
+        if name == "estimator" and value is None:
+            return _default_estimator(self._kind)
+        return value
+
+    def get_params(self, deep=True):
+        """As scikit-learn's, and with ``deep`` also the nested parameters of a loss given by
+        name and of the default estimator (what ``set_params`` accepts)."""
+        params = super().get_params(deep=deep)
+        if deep:
+            for name in ("estimator", "loss"):
+                try:
+                    value = self._materialised(name, params[name])
+                except (ValueError, KeyError, ImportError):  # an unknown name, a missing booster: fit says so
+                    continue
+                if value is not params[name]:
+                    params.update({f"{name}__{key}": item for key, item in value.get_params(deep=True).items()})
+        return params
+
+    def set_params(self, **params):
+        """As scikit-learn's; a nested parameter of a loss given by name, or of the default
+        estimator, first replaces it by its object (``loss="huber"`` becomes ``Huber(...)``)."""
+        for name in ("estimator", "loss"):
+            if any(key.startswith(f"{name}__") for key in params):
+                params[name] = self._materialised(name, params.get(name, getattr(self, name)))
+        return super().set_params(**params)
+
+    def __sklearn_clone__(self):
+        """``sklearn.base.clone``: parameters cloned, the booster estimator copied unfitted by
+        ``_unfitted_copy`` (a CatBoost estimator with ``cat_features`` fails clone's own check)."""
+        params = {name: _unfitted_copy(value) if name == "estimator" and value is not None else clone(value, safe=False)
+                  for name, value in self.get_params(deep=False).items()}
+        twin = type(self)(**params)
+        for attribute in ("_metadata_request", "_sklearn_output_config"):  # as clone copies them
+            if attribute in self.__dict__:
+                setattr(twin, attribute, copy.deepcopy(self.__dict__[attribute]))
+        return twin
+
     def _check_X(self, X, y=None, reset=False):
         """Validate ``X`` (and ``y``): shapes, lengths, feature names. DataFrames reach the booster
         unchanged so their categorical columns keep their meaning."""
@@ -90,7 +146,7 @@ class _BoostBase(BaseEstimator):
         return checked if y is None else (checked, y)
 
     def _fit(self, X, y, sample_weight, eval_set, fit_params):
-        sample_weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = _sample_weight(sample_weight, len(y), type(self).__name__)
         self.loss_ = self._loss_for_booster(clone(get_loss(self.loss)))
         self.loss_.validate(y, sample_weight)
         estimator = self.estimator if self.estimator is not None else _default_estimator(self._kind)
@@ -185,7 +241,9 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
     ----------
     estimator : XGBClassifier, LGBMClassifier or CatBoostClassifier (unfitted; their regressor
         counterparts work too), default LGBMClassifier().
-    loss : Loss or registry name, default "logistic". A binary loss needs exactly two classes.
+    loss : Loss or registry name, default "logistic". On more than two classes a binary loss
+        trains its k-class form (logistic: softmax cross-entropy, focal: multiclass focal; see
+        ``BinaryLoss.multiclass_form``), which ``loss_`` then holds.
     class_weight : None, "balanced", "effective_number" (weights ``(1-beta)/(1-beta^n_c)``, see
         ``boostloss.class_balanced_weights``) or a dict {label: weight}; multiplies sample weights.
     beta : float, the ``beta`` of the effective-number weighting.
@@ -215,21 +273,24 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
         n_classes = len(self.classes_)
         if not (loss.is_multiclass or isinstance(loss, BinaryLoss)):
             raise ValueError(f"BoostClassifier: {loss!r} is a regression loss; use BoostRegressor")
-        if isinstance(loss, BinaryLoss) and n_classes != 2:
-            raise ValueError(f"BoostClassifier: {loss!r} is a binary loss but y has {n_classes} classes")
+        if isinstance(loss, BinaryLoss) and n_classes > 2:
+            if loss.multiclass_form() is None:
+                raise ValueError(f"BoostClassifier: {loss!r} is a binary loss with no k-class form, but y has "
+                                 f"{n_classes} classes; use one of {', '.join(multiclass_names())}")
         if n_classes < 2:
             raise ValueError(f"BoostClassifier: y has 1 class ({self.classes_[0]!r}); need at least two")
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, encoded, dtype=np.float64)
-            if not sample_weight.sum() > 0:
-                raise ValueError("BoostClassifier: sample weights are all zero")
+            sample_weight = _sample_weight(sample_weight, len(encoded), "BoostClassifier")
         sample_weight = self._class_weighted(encoded, sample_weight, len(encoded))
         if sample_weight is not None and np.unique(encoded[sample_weight > 0]).size < 2:
             raise ValueError("BoostClassifier: only 1 class has positive sample weight; need at least two")
         return self._fit(X, encoded.astype(np.float64), sample_weight, eval_set, fit_params)
 
     def _loss_for_booster(self, loss):
-        """Two classes with a multiclass loss train one score per row, as boosters do for binary tasks."""
+        """Two classes with a multiclass loss train one score per row, as boosters do for binary
+        tasks; more than two with a binary loss train its k-class form (``multiclass_form``)."""
+        if isinstance(loss, BinaryLoss) and len(self.classes_) > 2:
+            return loss.multiclass_form()
         return TwoClassView(loss) if loss.is_multiclass and len(self.classes_) == 2 else loss
 
     def _class_weighted(self, encoded, sample_weight, n):

@@ -28,6 +28,7 @@ from ._booster import (
     Refitted,
     RoundInputs,
     boosting_scale,
+    categorical_columns,
     check_feature_counts,
     end_refit,
     import_booster,
@@ -324,13 +325,14 @@ def predict(model, data, loss, **kwargs) -> np.ndarray:
     """Predictions in the target's units: ``loss.inverse_link`` of the raw margins.
 
     ``model`` is a Booster (``data`` may be a DMatrix or anything DMatrix accepts) or an
-    XGBoost scikit-learn estimator. A Booster trained with early stopping predicts with its
-    best iteration unless ``iteration_range`` is given.
+    XGBoost scikit-learn estimator. A DataFrame with ``category`` columns is read with
+    ``enable_categorical=True``, as it was for training. A Booster trained with early stopping
+    predicts with its best iteration unless ``iteration_range`` is given.
     """
     xgb = _xgb()
     if isinstance(model, xgb.Booster):
         if not isinstance(data, xgb.DMatrix):
-            data = xgb.DMatrix(data)
+            data = xgb.DMatrix(data, enable_categorical=bool(categorical_columns(data)))
         best = model.attr("best_iteration")
         if best is not None and "iteration_range" not in kwargs:
             kwargs["iteration_range"] = (0, int(best) + 1)
@@ -344,9 +346,12 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     constant, which is stored as ``base_score`` (for ``XGBClassifier`` on two classes, whose
     internal objective reads it as a probability, as its sigmoid). Used by
     ``boostloss.sklearn``. Leaves are refitted as in ``train``. Early stopping, if asked, watches
-    ``eval_metric`` (default: the loss) on the last evaluation set."""
+    ``eval_metric`` (default: the loss) on the last evaluation set. A DataFrame with ``category``
+    columns sets ``enable_categorical=True`` (XGBoost refuses it otherwise)."""
     xgb = _xgb()
     loss = get_loss(loss)
+    if categorical_columns(X) and not estimator.get_params().get("enable_categorical"):
+        estimator.set_params(enable_categorical=True)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
     if loss.is_multiclass:
         estimator.set_params(num_class=init.size)

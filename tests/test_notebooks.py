@@ -6,7 +6,6 @@ the executed notebooks are written back.
 """
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-BUDGET = 60.0  # seconds per notebook, kernel start included (each runs in well under 30 s)
 
 
 def test_the_four_notebooks_are_there():
@@ -40,9 +38,6 @@ def test_notebook_runs(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", record_timing=False,
                                      resources={"metadata": {"path": str(tmp_path)}})
-    start = time.perf_counter()
-    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
-    seconds = time.perf_counter() - start
-    assert seconds < BUDGET, f"{path.name} took {seconds:.1f} s"
+    client.execute()  # raises CellExecutionError, naming the cell (or a cell hung past timeout=120 s)
     if os.environ.get("BOOSTLOSS_UPDATE_NOTEBOOKS"):
         nbformat.write(notebook, path)

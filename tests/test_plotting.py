@@ -93,9 +93,19 @@ def test_plot_loss_draws_three_panels_of_the_requested_size(tmp_path):
     assert small.axes[0].lines[0].get_xdata().min() == -2
 
 
-def test_plot_loss_refuses_to_mix_tasks_and_bad_ranges():
-    with pytest.raises(ValueError, match="different tasks or links"):
-        plotting.plot_loss("huber", "logistic")
+def test_plot_loss_draws_a_row_per_task(tmp_path):
+    """Issue 16.9: ``boostloss plot huber focal`` draws regression and binary losses, one row each."""
+    fig = plotting.plot_loss("huber:delta=1", "focal", "log_cosh", figsize=(6, 2), dpi=50)
+    assert saved(fig, tmp_path / "two.png") == (200, 300)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["loss", "gradient", "Hessian"] * 2
+    regression, binary = fig.axes[0], fig.axes[3]
+    assert [t.get_text() for t in regression.get_legend().get_texts()] == ["huber:delta=1", "log_cosh"]
+    assert [t.get_text() for t in binary.get_legend().get_texts()] == ["focal:alpha=0.25,gamma=2"]
+    assert regression.get_xlabel() != binary.get_xlabel()
+
+
+def test_plot_loss_refuses_bad_ranges():
     with pytest.raises(ValueError, match="xlim must be increasing"):
         plotting.plot_loss("huber", xlim=(1, -1))
     with pytest.raises(ValueError, match="unknown loss"):

@@ -12,7 +12,8 @@ import pytest
 import xgboost as xgb
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import GridSearchCV
+from sklearn.datasets import load_iris
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data, parametrize_with_checks
@@ -256,8 +257,9 @@ def test_class_weights():
 def test_wrong_loss_for_the_task_is_a_clear_error():
     X = np.random.default_rng(0).normal(size=(60, 2))
     three = np.arange(60) % 3
-    with pytest.raises(ValueError, match="binary loss but y has 3 classes"):
-        BoostClassifier(loss="logistic").fit(X, three)
+    with pytest.raises(ValueError, match="no k-class form, but y has 3 classes; use one of multiclass_focal, "
+                                         "softmax_cross_entropy"):
+        BoostClassifier(loss="exponential").fit(X, three)
     with pytest.raises(ValueError, match="classification loss; use BoostClassifier"):
         BoostRegressor(loss="softmax_cross_entropy").fit(X, X[:, 0])
     with pytest.raises(ValueError, match="regression loss; use BoostRegressor"):
@@ -268,3 +270,104 @@ def test_wrong_loss_for_the_task_is_a_clear_error():
         BoostRegressor(object()).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="Poisson.*outside"):
         BoostRegressor(loss="poisson").fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("booster", BOOSTERS)
+def test_binary_loss_names_train_their_k_class_form_on_more_classes(booster):
+    """Issue 16.1: logistic and focal on three classes train softmax cross-entropy and multiclass
+    focal (``loss_`` says so), with the same models as those losses named directly."""
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    for named, twin in [("logistic", bl.SoftmaxCrossEntropy()), ("focal", bl.MulticlassFocal(gamma=2.0)),
+                        (bl.Logistic(label_smoothing=0.1), bl.SoftmaxCrossEntropy(label_smoothing=0.1)),
+                        (bl.Focal(alpha=0.5, gamma=1.0, hessian="exact"),
+                         bl.MulticlassFocal(gamma=1.0, hessian="exact"))]:
+        model = classifier(booster, loss=named).fit(X, labels)
+        assert model.loss_ == twin
+        proba = model.predict_proba(X)
+        assert proba.shape == (150, 3) and np.allclose(proba.sum(axis=1), 1.0)
+        assert model.score(X, labels) > 0.9
+        direct = classifier(booster, loss=twin).fit(X, labels)
+        np.testing.assert_allclose(proba, direct.predict_proba(X), rtol=1e-6, atol=1e-9)
+    for refused, match in [(bl.Focal(alpha=0.7), "alpha=0.7 .*has no meaning for more than two classes"),
+                           (bl.Logistic(pos_weight=3.0), "pos_weight has no meaning.*class_weight"),
+                           ("exponential", "no k-class form.*use one of multiclass_focal")]:
+        with pytest.raises(ValueError, match=match):
+            classifier(booster, loss=refused).fit(X, labels)
+
+
+def test_tiny_data_trains_the_optimal_constant_where_lightgbm_cannot_split():
+    """Issue 16.2: 30 rows under LightGBM's defaults (min_child_samples=20), or constant features:
+    LightGBM's own estimator fits a constant; so do boostloss's, at the loss's optimal constant."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.normal(size=30)
+    assert np.ptp(lgb.LGBMRegressor(verbose=-1).fit(X, y).predict(X)) == 0  # the booster's own behaviour
+    for loss, target in [("huber", y), ("quantile:alpha=0.8", y), ("poisson", np.abs(y))]:
+        loss = bl.get_loss(loss)
+        constant = loss.inverse_link(np.array([loss.init_score(target)]))[0]
+        np.testing.assert_allclose(BoostRegressor(loss=loss).fit(X, target).predict(X), constant, rtol=1e-6)
+        booster = bl.lightgbm.train(loss, {"verbose": -1}, lgb.Dataset(X, target), 10)
+        np.testing.assert_allclose(bl.lightgbm.predict(booster, X, loss), constant, rtol=1e-6)
+        reloaded = lgb.Booster(model_str=booster.model_to_string())  # a plain LightGBM model: serves alone
+        np.testing.assert_allclose(reloaded.predict(X), constant, rtol=1e-6)
+    labels = np.arange(30) % 3
+    freq = np.bincount(labels) / 30
+    np.testing.assert_allclose(BoostClassifier().fit(X, labels).predict_proba(X), np.tile(freq, (30, 1)), rtol=1e-6)
+    np.testing.assert_allclose(BoostClassifier().fit(X, labels % 2).predict_proba(X)[:, 1], np.mean(labels % 2),
+                               rtol=1e-6)
+    flat = np.ones((200, 2))  # constant features, enough rows
+    target = rng.normal(size=200)
+    booster = bl.lightgbm.train("huber", {"verbose": -1}, lgb.Dataset(flat, target), 10)
+    np.testing.assert_allclose(bl.lightgbm.predict(booster, flat, "huber"), bl.Huber().init_score(target), rtol=1e-6)
+    for booster in ("xgboost", "catboost"):  # they split 30 rows: no error either
+        assert np.isfinite(regressor(booster).fit(X, y).predict(X)).all()
+
+
+def test_nested_parameters_whatever_form_loss_and_estimator_take():
+    """Issue 16.3: a loss given by name and the default estimator=None take nested parameters
+    in get_params, set_params, clone and searches."""
+    X, y = regression_data(n=200)
+    search = GridSearchCV(BoostRegressor(loss="huber"), {"loss__delta": [0.3, 3.0]}, cv=2).fit(X, y)
+    assert search.best_estimator_.loss_ == bl.Huber(delta=search.best_params_["loss__delta"])
+    assert {params["loss__delta"] for params in search.cv_results_["params"]} == {0.3, 3.0}
+    search = GridSearchCV(BoostRegressor(loss=bl.Huber()), {"estimator__num_leaves": [3, 7]}, cv=2).fit(X, y)
+    assert search.best_estimator_.estimator_.get_params()["num_leaves"] == search.best_params_["estimator__num_leaves"]
+    est = BoostRegressor(loss="quantile:alpha=0.7")
+    params = est.get_params()
+    assert params["loss__alpha"] == 0.7 and params["estimator__num_leaves"] == 31 and est.estimator is None
+    est.set_params(loss__alpha=0.2, estimator__num_leaves=5)
+    assert est.loss == bl.Quantile(alpha=0.2) and est.estimator.get_params()["num_leaves"] == 5
+    twin = clone(est)
+    assert twin.loss == est.loss and twin.estimator.get_params()["num_leaves"] == 5
+    unknown = BoostRegressor(loss="no_such_loss")
+    assert unknown.get_params()["loss"] == "no_such_loss"  # reported as given; fit names the problem
+    with pytest.raises(ValueError, match="no_such_loss"):
+        unknown.fit(X, y)
+
+
+def test_catboost_estimators_with_cat_features_clone_and_cross_validate():
+    """Issue 16.4: clone, cross_val_score and GridSearchCV on a table with a text column."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=300), "colour": rng.choice(["red", "green", "blue"], 300)})
+    y = df["x"] + 2.0 * (df["colour"] == "red") + rng.normal(scale=0.3, size=300)
+    model = BoostRegressor(cb.CatBoostRegressor(cat_features=["colour"], **SMALL["catboost"]), loss="huber")
+    with pytest.raises(RuntimeError, match="Cannot clone"):  # what scikit-learn does to CatBoost's own estimator
+        clone(cb.CatBoostRegressor(cat_features=["colour"]))
+    twin = clone(model)
+    assert twin.estimator is not model.estimator and twin.estimator.get_params()["cat_features"] == ["colour"]
+    scores = cross_val_score(model, df, y, cv=3)
+    assert scores.shape == (3,) and (scores > 0.5).all()
+    search = GridSearchCV(model, {"estimator__depth": [2, 4]}, cv=2).fit(df, y)
+    assert search.best_params_["estimator__depth"] in (2, 4)
+
+
+def test_xgboost_reads_categorical_dataframes_in_the_estimators_and_predict():
+    """Issue 16.6: XGBoost needs enable_categorical=True for ``category`` columns."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=300), "colour": pd.Categorical(rng.choice(["r", "g", "b"], 300))})
+    y = df["x"].to_numpy() + 2.0 * (df["colour"] == "r").to_numpy()
+    model = BoostRegressor(xgb.XGBRegressor(n_estimators=30), loss="huber").fit(df, y)
+    assert model.estimator_.get_params()["enable_categorical"] and model.score(df, y) > 0.9
+    booster = bl.xgboost.train("huber", {}, xgb.DMatrix(df, y, enable_categorical=True), 30)
+    np.testing.assert_allclose(bl.xgboost.predict(booster, df, "huber"),
+                               booster.predict(xgb.DMatrix(df, enable_categorical=True)), rtol=1e-6)

@@ -59,6 +59,15 @@ class BinaryLoss(Loss):
         self._check_both_classes(y, w)
         return super()._numerical_init(y, w)
 
+    def multiclass_form(self):
+        """The k-class loss this binary loss generalises, with its parameters mapped (what
+        ``BoostClassifier`` trains on more than two classes); None if it has none. Raises
+        ValueError for a parameter that has no k-class meaning."""
+        return None
+
+    def _no_multiclass_meaning(self, parameter: str, instead: str):
+        return ValueError(f"{self}: {parameter} has no meaning for more than two classes; {instead}")
+
 
 class Logistic(BinaryLoss):
     """Logistic loss (binary cross-entropy) with optional ``pos_weight`` and ``label_smoothing``.
@@ -91,6 +100,15 @@ class Logistic(BinaryLoss):
 
     def _kernel_params(self, eps):
         return (float(self.pos_weight), float(self.label_smoothing))
+
+    def multiclass_form(self):
+        """``SoftmaxCrossEntropy`` with the same ``label_smoothing`` (on two classes they are the
+        same loss); ``pos_weight`` other than 1 is refused (use ``class_weight``)."""
+        from .multiclass import SoftmaxCrossEntropy
+
+        if float(self.pos_weight) != 1.0:
+            raise self._no_multiclass_meaning("pos_weight", "weight classes with class_weight instead")
+        return SoftmaxCrossEntropy(label_smoothing=self.label_smoothing)
 
     def _loss(self, y, raw):
         t, pw = self._target(y), float(self.pos_weight)
@@ -139,6 +157,20 @@ class Focal(BinaryLoss):
 
     def _kernel_params(self, eps):
         return (float(self.alpha), float(self.gamma))
+
+    def multiclass_form(self):
+        """``MulticlassFocal`` with the same ``gamma``. ``alpha`` weights the positive class, which
+        k classes do not have: the default 0.25 and 0.5 (both classes alike) map to equal class
+        weights (``alpha=None``; use ``class_weight`` or ``MulticlassFocal(alpha=[...])`` to weight
+        classes), other values are refused. ``hessian="floor"`` maps to the k-class default
+        ``friedman`` (the floor scaled to the boosters' k-class step), ``exact`` to ``exact``."""
+        from .multiclass import MulticlassFocal
+
+        if float(self.alpha) not in (0.25, 0.5):
+            raise self._no_multiclass_meaning(
+                f"alpha={self.alpha!r} (the positive class's weight)",
+                "give per-class weights as MulticlassFocal(alpha=[...]) or class_weight instead")
+        return MulticlassFocal(gamma=self.gamma, hessian="exact" if self.hessian == "exact" else "friedman")
 
     def _loss(self, y, raw):
         _, _, _, q, logp = self._margin(y, raw)
