@@ -237,8 +237,9 @@ def _summarise(y, w, loss, size):
     group_sum = np.bincount(group, weights=weights * values, minlength=size)
     first = np.searchsorted(group, np.arange(size))
     last = np.searchsorted(group, np.arange(size), side="right") - 1
-    used = last >= first
-    means = np.where(group_weight > 0, group_sum / np.where(group_weight > 0, group_weight, 1.0), values[first])
+    used = last >= first  # an empty group (possible at the end) has first == last + 1, maybe == values.size
+    means = np.where(group_weight > 0, group_sum / np.where(group_weight > 0, group_weight, 1.0),
+                     values[np.minimum(first, values.size - 1)])
     summary.update(exact=False, values=means[used], weights=group_weight[used],
                    bounds=np.concatenate([values[first[used]], values[last[used]]]))
     return summary

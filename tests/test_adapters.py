@@ -756,7 +756,8 @@ NOT_NATIVE = [
     bl.SoftmaxCrossEntropy(label_smoothing=0.1), bl.SoftmaxCrossEntropy(class_weight={1: 2.0}),
     bl.Focal(gamma=0.0),  # CatBoost refuses focal_gamma=0
     bl.MAPE(),  # CatBoost divides by max(1, |y|)
-    bl.Gamma(), bl.Fair(), bl.PseudoHuber(), bl.MulticlassFocal(), bl.SquaredLogError(),
+    bl.Gamma(), bl.Fair(), bl.PseudoHuber(), bl.MulticlassFocal(), bl.MulticlassSymmetricCrossEntropy(),
+    bl.SquaredLogError(),
     2.0 * bl.SquaredError(), MySquaredError(),
 ]
 

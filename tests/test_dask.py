@@ -201,6 +201,7 @@ def test_init_score_equals_one_machine_for_every_loss(client):
         "exponential": (positive > 0.5) * 1.0, "symmetric_cross_entropy": (positive > 2) * 1.0,
         "softmax_cross_entropy:label_smoothing=0.1": rng.integers(0, 4, size=n).astype(float),
         "multiclass_focal": rng.integers(0, 3, size=n).astype(float),
+        "multiclass_symmetric_cross_entropy": rng.integers(0, 3, size=n).astype(float),
     }
     w = rng.gamma(2.0, 1.0, size=n)
     dw = da.from_array(w, chunks=1500)
@@ -392,3 +393,15 @@ def test_missing_dask_names_the_extra_to_install(monkeypatch):
     monkeypatch.setattr(boostloss._booster, "import_module", missing)
     with pytest.raises(ImportError, match=r"extra from a checkout: pip install '\.\[dask\]'"):
         bld.init_score("huber", np.ones(3))
+
+
+def test_a_partition_summary_with_one_heavy_row_keeps_its_groups_in_range():
+    """A row heavier than the rest together leaves the last groups of the equal-weight summary
+    empty (it used to index past the values): the summary still holds every row's weight and mean."""
+    y = np.arange(50.0)
+    w = np.ones(50)
+    w[-1] = 1000.0
+    summary = bld._summarise(y, w, bl.Huber(), size=8)
+    assert not summary["exact"] and summary["weights"].sum() == pytest.approx(w.sum())
+    assert np.average(summary["values"], weights=summary["weights"]) == pytest.approx(np.average(y, weights=w))
+    assert summary["bounds"].min() == 0.0 and summary["bounds"].max() == 49.0

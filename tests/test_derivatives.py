@@ -140,6 +140,9 @@ CASES = {
     "multiclass_focal(0)": lambda: multiclass_case(bl.MulticlassFocal(gamma=0, alpha=[1, 2, 0.5])),
     "multiclass_focal(2)": lambda: multiclass_case(bl.MulticlassFocal(gamma=2, alpha=[1, 2, 0.5])),
     "multiclass_focal(0.5)": lambda: multiclass_case(bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5])),
+    "multiclass_symmetric_cross_entropy": lambda: multiclass_case(bl.MulticlassSymmetricCrossEntropy()),
+    "multiclass_symmetric_cross_entropy(1, 0.5)":
+        lambda: multiclass_case(bl.MulticlassSymmetricCrossEntropy(alpha=1.0, beta=0.5)),
 }
 
 
@@ -204,7 +207,8 @@ def test_two_class_softmax_matches_binary():
     raw2 = np.column_stack([F, np.zeros_like(F)])
     pairs = [(bl.SoftmaxCrossEntropy(), bl.Logistic()),
              (bl.MulticlassFocal(gamma=2, alpha=[0.5, 0.5]), bl.Focal(alpha=0.5, gamma=2)),
-             (bl.MulticlassFocal(gamma=0.5, alpha=[0.5, 0.5]), bl.Focal(alpha=0.5, gamma=0.5))]
+             (bl.MulticlassFocal(gamma=0.5, alpha=[0.5, 0.5]), bl.Focal(alpha=0.5, gamma=0.5)),
+             (bl.MulticlassSymmetricCrossEntropy(alpha=0.3, beta=2.0), bl.SymmetricCrossEntropy(alpha=0.3, beta=2.0))]
     labels = (1 - y).astype(int)  # class 0 is the positive class
     for multi, binary in pairs:
         g2, h2 = multi.exact_grad_hess(labels, raw2)

@@ -145,6 +145,7 @@ def test_compiled_sums_match_numpy(values, dtype):
 
 
 @pytest.mark.parametrize("loss", [bl.SoftmaxCrossEntropy(), bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]),
+                                  bl.MulticlassSymmetricCrossEntropy(alpha=0.5, hessian="exact"),
                                   bl.SoftmaxCrossEntropy() + 0.5 * bl.MulticlassFocal()], ids=repr)
 def test_catboost_per_row_multiclass_ders_are_the_negated_weighted_rows(loss):
     objective = bl.catboost.objective(loss)

@@ -20,6 +20,7 @@ LOSSES = [bl.get_loss(name) for name in bl.available_losses()] + [
     bl.Logistic(pos_weight=3, label_smoothing=0.1), bl.Focal(alpha=0.75, gamma=0.5),
     bl.SymmetricCrossEntropy(alpha=1, beta=0.5), bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]),
     bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1),
+    bl.MulticlassSymmetricCrossEntropy(alpha=1.0, beta=0.5, hessian="exact"),
 ]
 PIECEWISE_LINEAR = {"absolute_error", "quantile", "mape"}  # the minimiser may be a whole interval
 
@@ -107,7 +108,8 @@ def test_init_score_known_values():
     assert bl.Exponential().init_score([0, 0, 0, 1]) == pytest.approx(0.5 * np.log(1 / 3))
     logf = np.log(np.array([2, 1, 1]) / 4)
     np.testing.assert_allclose(bl.SoftmaxCrossEntropy().init_score([0, 0, 1, 2]), logf - logf.mean())
-    for loss in (bl.SoftmaxCrossEntropy(), bl.MulticlassFocal()):  # absent classes: finite, lowest
+    for loss in (bl.SoftmaxCrossEntropy(), bl.MulticlassFocal(), bl.MulticlassSymmetricCrossEntropy()):
+        # absent classes: finite, lowest
         init = loss.init_score([0, 1], n_classes=4)
         assert init.shape == (4,) and np.isfinite(init).all() and init[2:].max() < init[:2].min()
 

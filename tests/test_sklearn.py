@@ -258,7 +258,7 @@ def test_wrong_loss_for_the_task_is_a_clear_error():
     X = np.random.default_rng(0).normal(size=(60, 2))
     three = np.arange(60) % 3
     with pytest.raises(ValueError, match="no k-class form, but y has 3 classes; use one of multiclass_focal, "
-                                         "softmax_cross_entropy"):
+                                         "multiclass_symmetric_cross_entropy, softmax_cross_entropy"):
         BoostClassifier(loss="exponential").fit(X, three)
     with pytest.raises(ValueError, match="classification loss; use BoostClassifier"):
         BoostRegressor(loss="softmax_cross_entropy").fit(X, X[:, 0])
@@ -274,14 +274,15 @@ def test_wrong_loss_for_the_task_is_a_clear_error():
 
 @pytest.mark.parametrize("booster", BOOSTERS)
 def test_binary_loss_names_train_their_k_class_form_on_more_classes(booster):
-    """Issue 16.1: logistic and focal on three classes train softmax cross-entropy and multiclass
-    focal (``loss_`` says so), with the same models as those losses named directly."""
+    """Issue 16.1: logistic, focal and symmetric cross-entropy on three classes train their k-class
+    forms (``loss_`` says so), with the same models as those losses named directly."""
     X, y = load_iris(return_X_y=True)
     labels = np.array(["setosa", "versicolor", "virginica"])[y]
     for named, twin in [("logistic", bl.SoftmaxCrossEntropy()), ("focal", bl.MulticlassFocal(gamma=2.0)),
                         (bl.Logistic(label_smoothing=0.1), bl.SoftmaxCrossEntropy(label_smoothing=0.1)),
                         (bl.Focal(alpha=0.5, gamma=1.0, hessian="exact"),
-                         bl.MulticlassFocal(gamma=1.0, hessian="exact"))]:
+                         bl.MulticlassFocal(gamma=1.0, hessian="exact")),
+                        ("symmetric_cross_entropy", bl.MulticlassSymmetricCrossEntropy(alpha=0.1, beta=1.0))]:
         model = classifier(booster, loss=named).fit(X, labels)
         assert model.loss_ == twin
         proba = model.predict_proba(X)
@@ -291,6 +292,7 @@ def test_binary_loss_names_train_their_k_class_form_on_more_classes(booster):
         np.testing.assert_allclose(proba, direct.predict_proba(X), rtol=1e-6, atol=1e-9)
     for refused, match in [(bl.Focal(alpha=0.7), "alpha=0.7 .*has no meaning for more than two classes"),
                            (bl.Logistic(pos_weight=3.0), "pos_weight has no meaning.*class_weight"),
+                           (bl.SymmetricCrossEntropy(alpha=0.0), "alpha=0 has no meaning.*needs alpha > 0"),
                            ("exponential", "no k-class form.*use one of multiclass_focal")]:
         with pytest.raises(ValueError, match=match):
             classifier(booster, loss=refused).fit(X, labels)

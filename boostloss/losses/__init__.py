@@ -3,7 +3,7 @@
 from .arithmetic import WeightedSum
 from .base import Interval, Link, Loss, weighted_quantile
 from .binary import Exponential, Focal, Logistic, SymmetricCrossEntropy
-from .multiclass import MulticlassFocal, SoftmaxCrossEntropy, class_balanced_weights
+from .multiclass import MulticlassFocal, MulticlassSymmetricCrossEntropy, SoftmaxCrossEntropy, class_balanced_weights
 from .regression import (
     MAPE,
     AbsoluteError,
@@ -25,5 +25,5 @@ __all__ = [
     "SquaredError", "AbsoluteError", "Huber", "PseudoHuber", "LogCosh", "Quantile", "Expectile",
     "Fair", "MAPE", "SquaredLogError", "Poisson", "Gamma", "Tweedie",
     "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy",
-    "SoftmaxCrossEntropy", "MulticlassFocal", "class_balanced_weights",
+    "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "class_balanced_weights",
 ]

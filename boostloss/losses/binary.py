@@ -231,6 +231,17 @@ class SymmetricCrossEntropy(BinaryLoss):
     def _kernel_params(self, eps):
         return (float(self.alpha), float(self.beta), self.A)
 
+    def multiclass_form(self):
+        """``MulticlassSymmetricCrossEntropy`` with the same ``alpha`` and ``beta`` (``alpha`` > 0:
+        its optimal constant is finite only then); ``hessian="floor"`` maps to the k-class default
+        ``friedman`` (the floor scaled to the boosters' k-class step), ``exact`` to ``exact``."""
+        from .multiclass import MulticlassSymmetricCrossEntropy
+
+        if not float(self.alpha) > 0:
+            raise self._no_multiclass_meaning("alpha=0", "the k-class optimal constant needs alpha > 0")
+        return MulticlassSymmetricCrossEntropy(alpha=self.alpha, beta=self.beta,
+                                               hessian="exact" if self.hessian == "exact" else "friedman")
+
     def _loss(self, y, raw):
         _, _, _, q, logp = self._margin(y, raw)
         return -float(self.alpha) * logp - float(self.beta) * self.A * q

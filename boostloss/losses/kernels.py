@@ -763,3 +763,28 @@ def multiclass_focal(y, raw, w, params, alpha, grad, hess):
                 H[j, b] = factor * (max(h, a[b] * f[b] * pq) if floor else h)
                 P[j, b] = -a[b] * u * f[b]
         _store_block(P, H, i0, nb, grad, hess)
+
+
+@njit(**_JIT)
+def multiclass_symmetric_cross_entropy(y, raw, w, params, ones, grad, hess):
+    alpha, beta_a = params[1], params[2] * params[3]  # beta A, A = log 0 := -4
+    exact = params[0] == EXACT
+    n, k = raw.shape
+    factor = k / (k - 1.0) if params[0] == FRIEDMAN and k > 1 else 1.0  # Friedman's leaf factor
+    P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
+    label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
+    m, total, q, rest, p_y, raw_y, a = np.empty((7, _BLOCK))
+    for i0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - i0)
+        _load_block(raw, i0, nb, P)
+        _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y)
+        _row_factor(w, i0, nb, ones, label, a)
+        for j in range(k):
+            for b in range(nb):
+                p = P[j, b]
+                u = q[b] if j == label[b] else -p  # 1{j = y} - p_j
+                c = alpha - beta_a * p_y[b]
+                pq = p * (rest[b] if j == top[b] else 1.0 - p)
+                H[j, b] = a[b] * (c * pq + beta_a * p_y[b] * u * u) if exact else factor * a[b] * c * pq
+                P[j, b] = -a[b] * c * u
+        _store_block(P, H, i0, nb, grad, hess)

@@ -246,6 +246,62 @@ class MulticlassFocal(MulticlassLoss):
         return raw - raw.mean()
 
 
+class MulticlassSymmetricCrossEntropy(MulticlassLoss):
+    """Symmetric cross-entropy of Wang et al. (2019) for k classes and noisy labels:
+    ``L = alpha CE + beta RCE`` with ``CE = -log p_y`` and ``RCE = -sum_j p_j log t_j = -A q``
+    (``t`` the one-hot label, ``log 0 := A = -4``, ``q = 1 - p_y``).
+
+    With ``u_j = 1{j = y} - p_j`` and ``c = alpha - beta A p_y`` (> 0): ``g_j = -c u_j`` and the
+    exact diagonal ``h_jj = c p_j (1 - p_j) + beta A p_y u_j^2``, negative on hard rows when
+    ``beta`` is large. Hessian policy ``friedman`` (default): ``k/(k-1)`` times the ``floor``
+    policy, the step the boosters take for softmax cross-entropy (see ``SoftmaxCrossEntropy``);
+    ``floor``: ``c p_j (1 - p_j)``, the softmax curvature re-weighted the way RCE re-weights its
+    gradient (always at least ``h``); or ``exact``. On two classes it is ``symmetric_cross_entropy``.
+    Optimal constant: ``p_j = alpha n_j / (mu + beta A n_j)`` (``n_j`` the weighted class counts;
+    ``mu`` makes them sum to 1, one root), which needs ``alpha > 0``.
+    """
+
+    name = "multiclass_symmetric_cross_entropy"
+    kernel = staticmethod(kernels.multiclass_symmetric_cross_entropy)
+    hessian_policies = ("friedman", "floor", "exact")
+    A = -4.0
+
+    def __init__(self, alpha=0.1, beta=1.0, hessian="friedman"):
+        self.alpha = alpha
+        self.beta = beta
+        self.hessian = hessian
+        self._check_params()
+
+    def _check_params(self):
+        name = type(self).__name__
+        check_positive(name, "alpha", self.alpha)
+        check_positive(name, "beta", self.beta, allow_zero=True)
+        super()._check_params()
+
+    def _kernel_args(self, policy, eps, raw):
+        params = np.array([kernels.POLICY[policy], float(self.alpha), float(self.beta), self.A])
+        return params, np.ones(raw.shape[1])
+
+    def _loss(self, y, raw):
+        _, _, q, log_py = self._softmax_terms(y, raw)
+        return -float(self.alpha) * log_py - float(self.beta) * self.A * q
+
+    def _init_for(self, y, w, k):
+        alpha, beta_a = float(self.alpha), float(self.beta) * self.A
+        counts = np.bincount(y, weights=w, minlength=k)
+        counts = np.where(counts > 0, counts, 1e-12 * counts.max())  # absent classes: a finite floor
+
+        def excess(mu):  # decreasing on mu > -beta A max(n): from +inf to -1
+            return float(np.sum(alpha * counts / (mu + beta_a * counts)) - 1.0)
+
+        low, high = -beta_a * counts.max(), alpha * counts.sum() - beta_a * counts.max()  # excess(high) <= 0
+        # the root is at least alpha max(n) above low (p_max <= 1): start a hair above low
+        mu = optimize.brentq(excess, low + (high - low) * 1e-12, high, xtol=1e-300, rtol=4 * np.finfo(float).eps,
+                             maxiter=500)
+        logp = np.log(alpha * counts) - np.log(mu + beta_a * counts)
+        return logp - logp.mean()
+
+
 def class_balanced_weights(y, beta=0.999) -> dict:
     """Per-class weights by the effective number of samples (Cui et al. 2019).
 
