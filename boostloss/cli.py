@@ -33,7 +33,9 @@ from .compare import (
     compare_losses,
     infer_task,
     loss_task,
+    robust_scale,
     scikit_learn_score_direction,
+    with_target_scale,
 )
 from .losses.base import REAL
 from .registry import LOSSES, METRICS, _split_top_level
@@ -286,6 +288,25 @@ def prepare_frame(frame, target: str, drop=()):
     return X, frame[target], notes
 
 
+def identifier_columns(frame) -> list[tuple[str, str]]:
+    """Columns that look like row identifiers, with why: every value distinct, and integers in
+    increasing or decreasing order (row numbers, a saved index) or text (names, keys). As
+    features they let a model memorise rows, or leak the target where rows were sorted by it."""
+    pd = _pandas()
+    found = []
+    if len(frame) < 3:
+        return found
+    for name in frame.columns:
+        column = frame[name]
+        if column.isna().any() or not column.is_unique:
+            continue
+        if pd.api.types.is_integer_dtype(column) and (column.is_monotonic_increasing or column.is_monotonic_decreasing):
+            found.append((str(name), "unique integers in order"))
+        elif pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            found.append((str(name), "a distinct text in every row"))
+    return found
+
+
 def _names(columns, limit=12):
     shown = ", ".join(columns[:limit])
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
@@ -318,21 +339,34 @@ def run_compare(args) -> int:
     if task == "regression" and not _pandas().api.types.is_numeric_dtype(y):
         raise UsageError(f"the target column {target!r} is not numeric; use --task binary or multiclass")
     params = dict(_parse_param(p) for p in args.param or [])
+    identifiers = identifier_columns(frame[list(X.columns)])  # as read: before text became categories
+    specs = split_specs(args.losses)
+    scaled = [new for new in (with_target_scale(item, y.to_numpy()) for item in specs) if new not in specs] \
+        if task == "regression" else []
     result = compare_losses(
-        X, y.to_numpy(), split_specs(args.losses) or None, task=task, booster=args.booster, cv=args.cv,
+        X, y.to_numpy(), specs or None, task=task, booster=args.booster, cv=args.cv,
         metrics=split_specs(args.metrics) or None, n_estimators=args.n_estimators,
         learning_rate=args.learning_rate, random_state=args.seed, n_jobs=args.n_jobs, params=params,
         progress=False if args.no_progress else None)
+    for name, why in identifiers:  # after the run: a bad argument is still a one-line error
+        print(f"boostloss: warning: column {name!r} looks like a row identifier ({why}) and is used as a feature; "
+              f"--drop {name} to leave it out", file=sys.stderr)
     if args.json:
-        print(json.dumps({"data": source, "rows": len(X), "features": X.shape[1], "task": task,
+        print(json.dumps({"data": source, "rows": len(X), "features": X.shape[1],
+                          "feature_names": [str(c) for c in X.columns],
+                          "identifier_columns": [name for name, _ in identifiers], "task": task,
                           "booster": args.booster, "cv": args.cv, "best": result.best(),
                           "results": result.summary()}, indent=2))
     else:
         categorical = sum(getattr(d, "name", "") == "category" for d in X.dtypes)
         features = f"{X.shape[1]} features" + (f" ({categorical} categorical)" if categorical else "")
         print(f"{source}: {len(X)} rows, {features}; {task} on column {target!r}" + "".join(f"; {n}" for n in notes))
+        print(f"features: {_names([str(c) for c in X.columns])}")
         print(f"{args.booster}, {args.n_estimators} rounds at learning rate {args.learning_rate:g}, "
               f"{result.n_splits}-fold cross-validation")
+        if scaled:
+            print(f"scale set from the target's robust scale {robust_scale(y.to_numpy()):.3g} (1.4826 MAD): "
+                  f"{', '.join(scaled)}; give the parameter (e.g. huber:delta=1) to choose it")
         print()
         print_comparison(result)
     if args.plot:

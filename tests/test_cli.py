@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import boostloss as bl
-from boostloss.cli import main, split_specs
+from boostloss.cli import identifier_columns, main, split_specs
 
 pytest.importorskip("matplotlib")
 from matplotlib.image import imread  # noqa: E402
@@ -184,7 +184,7 @@ def test_compare_default_classification_datasets(capsys, task, first):
     assert out.startswith(f"{first} (scikit-learn)") and f"; {task} on column 'target'" in out.splitlines()[0]
     expected = ["logistic", "focal"] if task == "binary" else ["softmax_cross_entropy", "multiclass_focal"]
     assert list(table_rows(out)) == expected
-    assert out.splitlines()[3].split()[1:3] == ["log_loss", "roc_auc" if task == "binary" else "accuracy"]
+    assert out.splitlines()[4].split()[1:3] == ["log_loss", "roc_auc" if task == "binary" else "accuracy"]
 
 
 def test_compare_on_a_csv_with_a_categorical_column_and_a_plot(capsys, data_dir, tmp_path):
@@ -382,3 +382,39 @@ def test_compile_caches_what_a_fit_uses_and_refuses_unknown_boosters(capsys):
     assert kernels.poisson.signatures  # the fits ran the kernel
     code, out, err = run(capsys, "compile", "--boosters", "sklearn")
     assert code == 2 and "unknown booster(s) sklearn; choose from lightgbm, xgboost, catboost" in err
+
+
+def test_compare_names_its_features_and_warns_of_identifier_columns(capsys, tmp_path):
+    """Issue 16.7: row numbers sorted by the target's classes predict it by leakage alone."""
+    rng = np.random.default_rng(1)
+    region = np.sort(rng.choice(["east", "north", "west"], 150))
+    frame = pd.DataFrame({"rownames": np.arange(1, 151), "wage": rng.lognormal(3, 0.5, 150), "region": region})
+    frame.to_csv(tmp_path / "wages.csv", index=False)
+    code, out, err = run(capsys, "compare", tmp_path / "wages.csv", "--target", "region", *FAST)
+    assert code == 0
+    assert "warning: column 'rownames' looks like a row identifier (unique integers in order)" in err
+    assert "--drop rownames" in err and out.splitlines()[1] == "features: rownames, wage"
+    code, out, err = run(capsys, "compare", tmp_path / "wages.csv", "--target", "region", "--drop", "rownames", *FAST)
+    assert code == 0 and "identifier" not in err and out.splitlines()[1] == "features: wage"
+    keys = pd.DataFrame({"key": [f"k{i}" for i in range(40)], "n": np.arange(40) % 7, "z": rng.normal(size=40)})
+    assert identifier_columns(keys) == [("key", "a distinct text in every row")]
+
+
+def test_a_loss_named_without_its_scale_takes_the_targets(capsys, tmp_path):
+    """Issue 16.8: huber's delta = 1 means one gram on a target in grams; the named loss gets
+    1.345 x the robust scale, as the default list's Huber does, and the output says so."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    grams = 1000.0 * (50 + 5 * x + rng.standard_t(2, 300))
+    pd.DataFrame({"x": x, "grams": grams}).to_csv(tmp_path / "weights.csv", index=False)
+    code, out, _ = run(capsys, "compare", tmp_path / "weights.csv", "--target", "grams",
+                       "--losses", "huber,fair:hessian=exact,pseudo_huber:delta=3,log_cosh", *FAST)
+    assert code == 0
+    delta = bl.compare._round_significant(1.345 * bl.compare.robust_scale(grams), 2)
+    c = bl.compare._round_significant(1.3998 * bl.compare.robust_scale(grams), 2)
+    assert delta > 1000
+    rows = table_rows(out)
+    assert {f"huber:delta={delta:g}", f"fair:hessian=exact,c={c:g}", "pseudo_huber:delta=3", "log_cosh"} <= set(rows)
+    assert f"scale set from the target's robust scale" in out and f"huber:delta={delta:g}" in out
+    assert bl.compare.with_target_scale("huber:delta=2", grams) == "huber:delta=2"
+    assert bl.compare.with_target_scale(bl.Huber(), grams) == bl.Huber()
