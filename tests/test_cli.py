@@ -415,6 +415,6 @@ def test_a_loss_named_without_its_scale_takes_the_targets(capsys, tmp_path):
     assert delta > 1000
     rows = table_rows(out)
     assert {f"huber:delta={delta:g}", f"fair:hessian=exact,c={c:g}", "pseudo_huber:delta=3", "log_cosh"} <= set(rows)
-    assert f"scale set from the target's robust scale" in out and f"huber:delta={delta:g}" in out
+    assert "scale set from the target's robust scale" in out and f"huber:delta={delta:g}" in out
     assert bl.compare.with_target_scale("huber:delta=2", grams) == "huber:delta=2"
     assert bl.compare.with_target_scale(bl.Huber(), grams) == bl.Huber()
