@@ -353,8 +353,7 @@ def test_catboost_estimators_with_cat_features_clone_and_cross_validate():
     df = pd.DataFrame({"x": rng.normal(size=300), "colour": rng.choice(["red", "green", "blue"], 300)})
     y = df["x"] + 2.0 * (df["colour"] == "red") + rng.normal(scale=0.3, size=300)
     model = BoostRegressor(cb.CatBoostRegressor(cat_features=["colour"], **SMALL["catboost"]), loss="huber")
-    with pytest.raises(RuntimeError, match="Cannot clone"):  # what scikit-learn does to CatBoost's own estimator
-        clone(cb.CatBoostRegressor(cat_features=["colour"]))
+    # scikit-learn >= 1.6 cannot clone CatBoost's own estimator holding cat_features (RuntimeError)
     twin = clone(model)
     assert twin.estimator is not model.estimator and twin.estimator.get_params()["cat_features"] == ["colour"]
     scores = cross_val_score(model, df, y, cv=3)
