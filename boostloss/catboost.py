@@ -367,9 +367,15 @@ def save_onnx(model, loss, path) -> None:
     """Save ``model`` (a CatBoost model or estimator trained with ``loss``) as ONNX predicting in
     the target's units: CatBoost's own export (``save_model(format="onnx")``), whose regressor
     output holds raw scores, followed for log and logit links by the inverse link (``Exp``,
-    ``Sigmoid``) on that output; multiclass models (softmax probabilities) and identity links
-    are CatBoost's export as it is. Needs the ``onnx`` package."""
+    ``Sigmoid``) on that output; multiclass models (softmax probabilities, also of CatBoost's
+    own ``MultiClass``: outputs ``label`` and ``probabilities``) and identity links are CatBoost's
+    export as it is. A binary model of CatBoost's own loss (``prefer_native=True``) is refused:
+    its export does not reproduce the model. Needs the ``onnx`` package."""
     loss = get_loss(loss)
+    if loss.link.name == "logit" and isinstance(model.get_params().get("loss_function"), str):
+        raise ValueError("save_onnx: CatBoost's ONNX export of a model trained with its own binary loss "
+                         "(prefer_native=True) does not reproduce the model's probabilities (measured: P(y=1) "
+                         "off by up to 0.84); train with boostloss's objective (prefer_native=False) to export")
     model.save_model(str(path), format="onnx")
     step = {"log": "Exp", "logit": "Sigmoid"}.get(loss.link.name)
     if step is None or loss.is_multiclass:
@@ -381,6 +387,8 @@ def save_onnx(model, loss, path) -> None:
 
         raise ImportError(f"save_onnx needs the onnx package: {install_hint('export', 'onnx')}") from err
     graph = (exported := onnx.load(str(path))).graph
+    if graph.output[0].type.tensor_type.elem_type != onnx.TensorProto.FLOAT:  # a classifier's label
+        return
     output = graph.output[0].name
     for node in graph.node:
         node.output[:] = [f"{output}_raw" if name == output else name for name in node.output]
@@ -389,18 +397,26 @@ def save_onnx(model, loss, path) -> None:
 
 
 def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, eval_sample_weight=None,
-                  eval_metric=None, early_stopping_rounds=None, **fit_params):
+                  eval_metric=None, early_stopping_rounds=None, prefer_native=False, **fit_params):
     """Fit a CatBoost scikit-learn estimator (in place) with ``loss``, started from its optimal
     constant (``baseline`` on every pool), stored afterwards as the model's bias. Used by
     ``boostloss.sklearn``. Early stopping, if asked, watches ``eval_metric`` (default: the loss)
-    and keeps the best model."""
+    and keeps the best model. ``prefer_native`` as for ``train``: CatBoost's own loss where it
+    is the same (``native_loss``), else the Python objective."""
     catboost = _catboost()
     loss = get_loss(loss)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("classes_count"))
     init = init.astype(np.float32).astype(np.float64)
-    scale = boosting_scale(loss, y, sample_weight, init)
-    estimator.set_params(loss_function=objective(loss, scale), eval_metric=metric(eval_metric or loss, loss),
-                         **_leaf_steps(loss, estimator.get_params()))
+    native = native_loss(loss) if prefer_native else None
+    if native is None:
+        estimator.set_params(loss_function=objective(loss, boosting_scale(loss, y, sample_weight, init)),
+                             **_leaf_steps(loss, estimator.get_params()))
+    else:  # the baselines below carry the start (CatBoost refuses boost_from_average with them)
+        estimator.set_params(loss_function=native, boost_from_average=False)
+        if loss.link.name in ("logit", "softmax"):  # its own classification losses keep the labels,
+            y = np.asarray(y).astype(np.int64)     # which its ONNX export wants as integers
+            eval_set = [(xe, np.asarray(ye).astype(np.int64)) for xe, ye in eval_set or []]
+    estimator.set_params(eval_metric=metric(eval_metric or loss, loss))
     if loss.is_multiclass:
         estimator.set_params(classes_count=init.size)
         if estimator.get_params().get("class_names") is None:  # ONNX export needs them

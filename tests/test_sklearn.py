@@ -41,24 +41,42 @@ def classifier(booster, loss="softmax_cross_entropy", **kw):
     return BoostClassifier(CLASSIFIERS[booster](**{**SMALL[booster], **kw}), loss=loss)
 
 
-# The boosters' own estimators, with their built-in losses and these settings, fail scikit-learn's
+# scikit-learn's estimator checks run on what users start from: each booster's estimator with its
+# default parameters (CatBoost: 50 of its default 1000 iterations, quiet and writing no files,
+# so that the ~60 checks of each of its five estimators take seconds, not ten minutes).
+DEFAULTS = {"lightgbm": {}, "xgboost": {}, "catboost": dict(iterations=50, verbose=0, allow_writing_files=False)}
+
+
+def default_estimators():
+    """BoostRegressor(), BoostRegressor(loss="huber"), BoostClassifier(), BoostClassifier(loss="focal")
+    and BoostClassifier(loss="softmax_cross_entropy") around each booster's default estimator
+    (LightGBM's is estimator=None itself)."""
+    for booster in BOOSTERS:
+        def reg(booster=booster):
+            return None if booster == "lightgbm" else REGRESSORS[booster](**DEFAULTS[booster])
+
+        def clf(booster=booster):
+            return None if booster == "lightgbm" else CLASSIFIERS[booster](**DEFAULTS[booster])
+
+        yield from (BoostRegressor(reg()), BoostRegressor(reg(), loss="huber"), BoostClassifier(clf()),
+                    BoostClassifier(clf(), loss="focal"), BoostClassifier(clf(), loss="softmax_cross_entropy"))
+
+
+# The boosters' own estimators, with their built-in losses and default parameters, fail scikit-learn's
 # weight/repetition equivalence check too: test_builtin_twins_fail_weight_equivalence shows it.
 WEIGHT_REASON = (
     "the booster itself is not exactly weight/repetition equivalent here: its own estimator with the built-in "
     "loss fails this check too (see test_builtin_twins_fail_weight_equivalence). {why}"
 )
 WHY = {
-    "lightgbm": "LightGBM applies min_data_in_leaf to row counts it estimates from Hessian sums, and bins "
-                "features from all rows, zero-weight ones included.",
     "xgboost": "XGBoost sums gradients in float32, so summation order moves results by ~1e-7 relative.",
     "catboost": "CatBoost scales l2_leaf_reg and picks feature borders by row counts, not weights.",
 }
-XFAIL_EQUIVALENCE = {("lightgbm", "classifier"), ("xgboost", "classifier"), ("catboost", "regressor"),
-                     ("catboost", "classifier")}
+XFAIL_EQUIVALENCE = {("xgboost", "classifier"), ("catboost", "regressor"), ("catboost", "classifier")}
 
 
 def expected_failures(estimator):
-    booster = type(estimator.estimator).__module__.partition(".")[0]
+    booster = "lightgbm" if estimator.estimator is None else type(estimator.estimator).__module__.partition(".")[0]
     kind = "classifier" if isinstance(estimator, BoostClassifier) else "regressor"
     if (booster, kind) not in XFAIL_EQUIVALENCE:
         return {}
@@ -67,9 +85,10 @@ def expected_failures(estimator):
             "check_sample_weight_equivalence_on_sparse_data": reason}
 
 
-@parametrize_with_checks([f(b) for b in BOOSTERS for f in (regressor, classifier)],
-                         expected_failed_checks=expected_failures)
+@parametrize_with_checks(list(default_estimators()), expected_failed_checks=expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
+    """Issue 16: every check passes on the defaults, on every booster, but for the weight equivalence
+    checks that the booster's own estimator fails too (asserted below)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)
@@ -80,7 +99,7 @@ def test_builtin_twins_fail_weight_equivalence(booster, kind):
     """The reason given for the expected failures above: the built-in estimator fails the same check."""
     table = CLASSIFIERS if kind == "classifier" else REGRESSORS
     with pytest.raises(AssertionError, match="not equivalent"):
-        check_sample_weight_equivalence_on_dense_data("builtin", table[booster](**SMALL[booster]))
+        check_sample_weight_equivalence_on_dense_data("builtin", table[booster](**DEFAULTS[booster]))
 
 
 def regression_data(n=400, seed=0, offset=0.0):
@@ -372,3 +391,37 @@ def test_xgboost_reads_categorical_dataframes_in_the_estimators_and_predict():
     booster = bl.xgboost.train("huber", {}, xgb.DMatrix(df, y, enable_categorical=True), 30)
     np.testing.assert_allclose(bl.xgboost.predict(booster, df, "huber"),
                                booster.predict(xgb.DMatrix(df, enable_categorical=True)), rtol=1e-6)
+
+
+def test_catboost_estimators_train_catboosts_own_loss_where_it_is_the_same():
+    """Issue 16.5: ``prefer_native="auto"`` (default) hands CatBoost its own MultiClass where the
+    mathematics is the same (the Python multiclass objective is called per row, ~7x slower),
+    started from the loss's optimal constant all the same; ``native_loss_`` says what trained;
+    True does so for the binary and regression twins as well."""
+    X, y = load_iris(return_X_y=True)
+    params = dict(iterations=40, verbose=0, allow_writing_files=False, thread_count=1)
+    native = BoostClassifier(cb.CatBoostClassifier(**params), loss="logistic").fit(X, y)
+    assert native.native_loss_ == "MultiClass" and native.estimator_.get_params()["loss_function"] == "MultiClass"
+    assert native.loss_ == bl.SoftmaxCrossEntropy()
+    ours = BoostClassifier(cb.CatBoostClassifier(**params), loss="logistic", prefer_native=False).fit(X, y)
+    assert ours.native_loss_ is None and isinstance(ours.estimator_.get_params()["loss_function"],
+                                                    bl.catboost.CatBoostObjective)
+    for model in (native, ours):
+        assert model.score(X, y) > 0.9 and np.allclose(model.predict_proba(X).sum(axis=1), 1.0)
+    # the start: the raw scores of a model without trees are the optimal constant
+    np.testing.assert_allclose(native.estimator_.get_scale_and_bias()[1], native.init_score_, rtol=1e-6)
+    binary = BoostClassifier(cb.CatBoostClassifier(**params), loss="logistic").fit(X, y == 1)
+    assert binary.native_loss_ is None  # "auto": multiclass only
+    binary = BoostClassifier(cb.CatBoostClassifier(**params), loss="logistic", prefer_native=True).fit(X, y == 1)
+    assert binary.native_loss_ == "Logloss"
+    with pytest.raises(ValueError, match="does not reproduce the model's probabilities"):
+        bl.catboost.save_onnx(binary.estimator_, "logistic", "never-written.onnx")
+    Xr, yr = regression_data(n=300)
+    assert BoostRegressor(cb.CatBoostRegressor(**params), loss="huber:delta=2").fit(Xr, yr).native_loss_ is None
+    huber = BoostRegressor(cb.CatBoostRegressor(**params), loss="huber:delta=2", prefer_native=True).fit(Xr, yr)
+    assert huber.native_loss_ == "Huber:delta=2.0" and huber.score(Xr, yr) > 0.8
+    pseudo = BoostRegressor(cb.CatBoostRegressor(**params), loss="pseudo_huber", prefer_native=True).fit(Xr, yr)
+    assert pseudo.native_loss_ is None  # CatBoost has no pseudo-Huber: boostloss's objective
+    with pytest.raises(ValueError, match="prefer_native must be True, False or 'auto'"):
+        BoostRegressor(cb.CatBoostRegressor(**params), prefer_native="yes").fit(Xr, yr)
+    assert BoostRegressor(lgb.LGBMRegressor(verbose=-1), loss="huber").fit(Xr, yr).native_loss_ is None
