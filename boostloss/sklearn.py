@@ -168,7 +168,7 @@ class _BoostBase(BaseEstimator):
         self._check_estimator_kind(estimator)
         self.estimator_ = _unfitted_copy(estimator)
         eval_pairs, eval_weights = self._eval_sets(eval_set)
-        native = hasattr(adapter, "native_loss") and _native_wanted(self.prefer_native, self.loss_)  # CatBoost's
+        native = _native_wanted(self.prefer_native, self.loss_) and hasattr(adapter, "native_loss")  # CatBoost's
         self.native_loss_ = adapter.native_loss(self.loss_) if native else None
         self.init_score_ = adapter.fit_estimator(
             self.estimator_, self.loss_, X, y, sample_weight=sample_weight, eval_set=eval_pairs,

@@ -422,6 +422,7 @@ def test_catboost_estimators_train_catboosts_own_loss_where_it_is_the_same():
     assert huber.native_loss_ == "Huber:delta=2.0" and huber.score(Xr, yr) > 0.8
     pseudo = BoostRegressor(cb.CatBoostRegressor(**params), loss="pseudo_huber", prefer_native=True).fit(Xr, yr)
     assert pseudo.native_loss_ is None  # CatBoost has no pseudo-Huber: boostloss's objective
-    with pytest.raises(ValueError, match="prefer_native must be True, False or 'auto'"):
-        BoostRegressor(cb.CatBoostRegressor(**params), prefer_native="yes").fit(Xr, yr)
+    for estimator in (cb.CatBoostRegressor(**params), lgb.LGBMRegressor(verbose=-1)):  # checked on every booster
+        with pytest.raises(ValueError, match="prefer_native must be True, False or 'auto'"):
+            BoostRegressor(estimator, prefer_native="yes").fit(Xr, yr)
     assert BoostRegressor(lgb.LGBMRegressor(verbose=-1), loss="huber").fit(Xr, yr).native_loss_ is None
