@@ -91,13 +91,13 @@ class RoundInputs:
     def __reduce__(self):
         return type(self), (self.loss, self.token)
 
-    def __getattr__(self, name):  # _source, _prepared, _buffers, _scale, _handed: this thread's, None at first
+    def __getattr__(self, name):  # _source, _prepared, _buffers, _scale, _handed, _key, _seen: this thread's
         if name.startswith("_") and name != "_local":
             return getattr(self._local, name, None)
         raise AttributeError(name)
 
     def __setattr__(self, name, value):
-        if name in ("_source", "_prepared", "_buffers", "_scale", "_handed"):
+        if name in ("_source", "_prepared", "_buffers", "_scale", "_handed", "_key", "_seen"):
             setattr(self._local, name, value)
         else:
             super().__setattr__(name, value)
@@ -150,6 +150,35 @@ class RoundInputs:
             self._scale = self._handed = None  # new targets: a new training run
             self._source = (labels.copy(), None if weights is None else weights.copy())
         return self._prepared
+
+    def live(self, labels, weights):
+        """For an objective that computes with the booster's own labels and weights, read in place
+        every round: ``(y, w)`` as the kernels take them (float32 kept; None for no weights),
+        validated (``loss.validate``, ValueError) when first seen and whenever their shape or dtype
+        changes. The kernel's pass returns their fingerprint, which ``confirm`` checks: so labels
+        set between rounds are seen without a copy to compare with, or a pass of its own."""
+        y = np.asarray(labels)
+        y = y if y.dtype in (np.float32, np.float64) else y.astype(np.float64)
+        w = nonempty(weights)
+        w = None if w is None else np.asarray(w)
+        key = (y.shape, y.dtype, None if w is None else (w.shape, w.dtype))
+        if self._key != key:
+            if y.size:  # a distributed worker without training rows: zero rows, not an error
+                self.loss.validate(y, w)
+            self._key, self._seen, self._scale = key, None, None
+        return y, w
+
+    def confirm(self, y, w, seen) -> bool:
+        """Whether ``seen``, the fingerprint the kernel took of ``live``'s ``(y, w)``, is that of the
+        labels validated. If not, they were set again since: they are validated (ValueError), become
+        the reference and the scale is reset, and False tells the caller to compute again."""
+        if self._seen is None or seen == self._seen:
+            self._seen = seen
+            return True
+        if y.size:
+            self.loss.validate(y, w)
+        self._seen, self._scale = seen, None
+        return False
 
     def scale(self, fixed, y, raw, w):
         """``fixed`` (the ``BoostingScale`` that ``train()`` passes), else, for an objective built

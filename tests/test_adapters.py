@@ -967,14 +967,19 @@ def test_a_hand_built_xgboost_objective_sees_labels_and_weights_set_between_roun
     data = xgb.DMatrix(np.zeros((500, 1)), y)
     hand = bl.xgboost.objective(loss)
     first = [a.copy() for a in hand(raw, data)]
-    for labels, weights in ((y + 1.0, None), (y + 1.0, rng.uniform(0.5, 2.0, 500)), (y[::-1].copy(), None)):
+    one = y.copy()
+    one[7] += 1.0
+    swapped = y.copy()
+    swapped[[3, 259]] = y[[259, 3]] if y[3] != y[259] else (y[3], y[259] + 1.0)
+    for labels, weights in ((y + 1.0, None), (y + 1.0, rng.uniform(0.5, 2.0, 500)), (y[::-1].copy(), None),
+                            (one, None), (swapped, None), (swapped, np.r_[2.0, np.ones(499)])):
         data.set_label(labels)
         data.set_weight(np.ones(500) if weights is None else weights)
         fresh = bl.xgboost.objective(loss)(raw, xgb.DMatrix(np.zeros((500, 1)), labels, weight=weights))
         again = hand(raw, data)
         assert_allclose(again[0], fresh[0], rtol=1e-6)
         assert_allclose(again[1], fresh[1], rtol=1e-6)
-        assert not np.allclose(again[0], first[0])
+        assert not (np.allclose(again[0], first[0]) and np.allclose(again[1], first[1]))
     data.set_label(np.where(np.arange(500) < 3, -1.0, y))
     if loss.domain.contains(np.array([-1.0])).all():
         hand(raw, data)

@@ -258,9 +258,12 @@ def test_check_derivatives_flags_non_finite_outputs_of_a_naive_formula():
 
 
 def test_check_derivatives_flags_float32_inputs_that_change_results():
-    class Float32Squared(bl.SquaredError):
-        def _check_shapes(self, y, raw):
-            return np.asarray(y).ravel(), np.asarray(raw)  # computes in the caller's dtype
+    class Float32Squared(bl.SquaredError):  # computes in the caller's dtype
+        def grad_hess(self, y, raw, sample_weight=None, **kwargs):
+            residual = np.asarray(raw) - np.asarray(y)
+            return residual, np.ones_like(residual)
+
+        exact_grad_hess = grad_hess
 
     report = bl.check_derivatives(Float32Squared())
     assert report.float32_mismatches > 0 and not report.ok

@@ -41,6 +41,47 @@ def test_rows_split_over_threads_give_the_single_thread_numbers(loss, monkeypatc
     np.testing.assert_array_equal(split[1], whole[1])
 
 
+@pytest.mark.parametrize("loss", KERNEL_LOSSES, ids=repr)
+def test_a_kernel_returns_the_fingerprint_of_the_targets_and_weights_it_read(loss, monkeypatch):
+    """What lets an objective compute with the booster's own labels every round and still see
+    labels set again: the fingerprint taken in the kernel's pass is ``kernels.fingerprint``'s,
+    however the rows are split over threads, and a changed target, two swapped rows or a changed
+    weight change it."""
+    y, raw, w = rows(loss, BIG // 3 if loss.is_multiclass else BIG)
+    args = loss._kernel_args(getattr(loss, "hessian", "exact"), 0.1, raw)
+    seen = {}
+    for threads in (2, 1):
+        monkeypatch.setattr(kernels.config, "NUMBA_NUM_THREADS", threads)
+        for case, (yt, wt) in enumerate(((y, np.empty(0)), (y.astype(np.float32), w), (y, w.astype(np.float32)))):
+            grad, hess = np.empty_like(raw, np.float32), np.empty_like(raw, np.float32)
+            got = kernels.run(loss.kernel, yt, raw, wt, args, grad, hess)
+            assert got == tuple(int(v) for v in kernels.fingerprint(yt, wt))
+            seen[threads, case] = got
+    assert all(seen[2, case] == seen[1, case] for case in range(3))
+    changed, swapped = y.copy(), y.copy()
+    changed[5] = y[6] if y[5] != y[6] else y[5] + 1.0
+    far = int(np.flatnonzero(y != y[3])[-1])  # the last row with another target than row 3
+    swapped[[3, far]] = y[[far, 3]]
+    heavier = w.copy()
+    heavier[7] *= 2.0
+    base = kernels.fingerprint(y, w)
+    for other in (kernels.fingerprint(changed, w), kernels.fingerprint(swapped, w), kernels.fingerprint(y, heavier),
+                  kernels.fingerprint(y, np.empty(0))):
+        assert other != base
+
+
+@pytest.mark.parametrize("loss", KERNEL_LOSSES, ids=repr)
+def test_float32_targets_give_the_numbers_of_the_same_targets_in_float64(loss):
+    """Booster labels are float32 and are handed to the kernels as they are: residuals are still
+    taken in float64 (float32 targets minus float32 scores would round them)."""
+    y, raw, w = rows(loss, 3000)
+    y32, raw32 = y.astype(np.float32), raw.astype(np.float32)
+    narrow = loss.grad_hess(y32, raw32, w.astype(np.float32))
+    wide = loss.grad_hess(y32.astype(np.float64), raw32, w.astype(np.float32).astype(np.float64))
+    np.testing.assert_array_equal(narrow[0], wide[0])
+    np.testing.assert_array_equal(narrow[1], wide[1])
+
+
 def test_multiclass_rows_split_in_either_memory_order():
     loss = bl.SoftmaxCrossEntropy()
     y, raw, w = rows(loss, BIG // 2)
@@ -193,22 +234,28 @@ def test_train_reads_the_training_labels_once_not_every_round(booster, monkeypat
     reads = []
     original = data_class.get_label
     monkeypatch.setattr(data_class, "get_label", lambda self: reads.append(1) or original(self))
-    if booster == "xgboost":  # the objective reads XGBoost's labels in place, without get_label's copy
-        in_place = bl.xgboost._info
+    in_place = []
+    if booster == "xgboost":  # the objective reads XGBoost's labels in place every round: no copy
+        original_info = bl.xgboost._info
 
         def counted(dmatrix, field):
-            reads.extend([1] * (field == "label"))
-            return in_place(dmatrix, field)
+            array = original_info(dmatrix, field)
+            in_place.extend([np.shares_memory(array, original_info(dmatrix, field))] * (field == "label"))
+            return array
 
         monkeypatch.setattr(bl.xgboost, "_info", counted)
+        monkeypatch.setattr(data_class, "get_float_info",
+                            lambda self, field, get=data_class.get_float_info: reads.append(1) or get(self, field))
     params = {"max_depth": 2, "verbosity": 0} if booster == "xgboost" else {"num_leaves": 4, "verbose": -1}
     model = getattr(bl, booster).train(bl.Huber(), params, data, 30)
-    assert len(reads) <= 4  # validation, start and scale: not once per round
+    assert len(reads) <= 4  # validation, start and scale: not a copy once per round
+    if booster == "xgboost":
+        assert len(in_place) == 30 and all(in_place)  # the booster's own buffer, each round
+        return
     # and the objective outside train() still reads (and checks) what it is handed
-    objective = bl.xgboost.objective(bl.Huber()) if booster == "xgboost" else bl.lightgbm.objective(bl.Huber())
-    raw = model.predict(module.DMatrix(X) if booster == "xgboost" else X)
+    objective = bl.lightgbm.objective(bl.Huber())
     before = len(reads)
-    objective(raw, data)
+    objective(model.predict(X), data)
     assert len(reads) == before + 1
 
 

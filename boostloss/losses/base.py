@@ -212,12 +212,22 @@ def as_float_array(values, owner, what: str) -> np.ndarray:
     return array
 
 
-def as_raw_scores(values, owner) -> np.ndarray:
-    """Raw scores as a float32 or float64 array (boosters' own dtypes, kept: the kernels read
-    both), contiguous in either memory order."""
+def as_booster_floats(values, owner, what: str) -> np.ndarray:
+    """``values`` as a float32 or float64 array: the boosters' own dtypes are kept (the kernels
+    read both, computing in float64), anything else becomes float64."""
     array = np.asarray(values)
-    if array.dtype not in (np.float32, np.float64):
-        array = as_float_array(array, owner, "raw scores")
+    return array if array.dtype in (np.float32, np.float64) else as_float_array(array, owner, what)
+
+
+def _widened(y):
+    """Float32 targets (boosters' labels) as float64 for NumPy formulas, which would compute in float32."""
+    return y.astype(np.float64) if y.dtype == np.float32 else y
+
+
+def as_raw_scores(values, owner) -> np.ndarray:
+    """Raw scores as a float32 or float64 array (``as_booster_floats``), contiguous in either
+    memory order."""
+    array = as_booster_floats(values, owner, "raw scores")
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
         array = np.ascontiguousarray(array)
     return array
@@ -323,7 +333,7 @@ class Loss(Parametrized):
     def loss(self, y, raw) -> np.ndarray:
         """Per-row loss values (unweighted)."""
         y, raw = self._check_shapes(y, raw)
-        return self._loss(y, raw.astype(np.float64, copy=False))
+        return self._loss(_widened(y), raw.astype(np.float64, copy=False))
 
     def grad_hess(self, y, raw, sample_weight=None, *, residual_scale=None, out=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-row gradient and Hessian w.r.t. ``raw`` as boosters use them.
@@ -336,9 +346,9 @@ class Loss(Parametrized):
         """
         y, raw = self._check_shapes(y, raw)
         w = None if sample_weight is None else check_sample_weight(sample_weight, y.shape[0], self)
-        return self._pair(y, raw, w, False, residual_scale, out)
+        return self._pair(y, raw, w, False, residual_scale, out)[:2]
 
-    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None, reduce=None, out=None):
+    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None, reduce=None, out=None, fingerprint=False):
         """``grad_hess`` as the adapters hand it to boosters, for targets and weights already
         checked by ``validate`` (they are not checked again: this runs every boosting round).
 
@@ -355,13 +365,19 @@ class Loss(Parametrized):
         ``sum(w) / sum(w h)`` each round: keeping the mean Hessian at one as residuals shrink
         keeps the regularisers' strength, but needs every row of the round, which ``reduce``
         (summing ``[sum w, sum w h]`` over all workers) provides in distributed training.
+
+        ``fingerprint=True`` returns ``(grad, hess, fingerprint)``, the last the fingerprint of
+        ``y`` and the weights as read (``kernels.fingerprint``; taken in the kernel's own pass),
+        for an objective that computes with the booster's own labels to tell that they changed.
         """
         y, raw = self._check_shapes(y, raw)
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        w = None if sample_weight is None else np.asarray(sample_weight)
+        w = w if w is None or w.dtype in (np.float32, np.float64) else w.astype(np.float64)
         if not self._rescales_hessian():
-            return self._pair(y, raw, w, False, None, out)
+            pair = self._pair(y, raw, w, False, None, out)
+            return pair if fingerprint else pair[:2]
         scale = scale or self.boosting_scale(y, raw, sample_weight)
-        grad, hess = self._pair(y, raw, w, False, scale.residual, out)
+        grad, hess, seen = self._pair(y, raw, w, False, scale.residual, out)
         factor = scale.factor
         if factor is None:
             weight = float(np.sum(w)) if w is not None else float(hess.shape[0])
@@ -369,7 +385,7 @@ class Loss(Parametrized):
             weight, total = reduce(np.array([weight, total])) if reduce else (weight, total)
             factor = weight / total if np.isfinite(total) and total > 0 else 1.0
         kernels.scale_pair(grad, hess, factor)  # one output (multiclass losses are not rescaled)
-        return grad, hess
+        return (grad, hess, seen) if fingerprint else (grad, hess)
 
     def boosting_scale(self, y, raw, sample_weight=None):
         """The ``BoostingScale`` of a batch: the weighted mean absolute residual ``|raw - y|``
@@ -410,7 +426,7 @@ class Loss(Parametrized):
         y, raw = self._check_shapes(y, raw)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         q, weights = self._leaf_quantile(y, w)
-        residual = y - raw
+        residual = y - raw.astype(np.float64)  # not in float32 when both are
         n_leaves = int(n_leaves)
         order, starts = kernels.group_rows(np.asarray(leaves, dtype=np.int64), n_leaves)
         values = np.full(n_leaves, np.nan)
@@ -423,7 +439,7 @@ class Loss(Parametrized):
     def exact_grad_hess(self, y, raw) -> tuple[np.ndarray, np.ndarray]:
         """Exact per-row first and second derivatives w.r.t. ``raw`` (no Hessian policy)."""
         y, raw = self._check_shapes(y, raw)
-        return self._pair(y, raw, None, True, None, None)
+        return self._pair(y, raw, None, True, None, None)[:2]
 
     def inverse_link(self, raw) -> np.ndarray:
         """Predictions in the target's units (probabilities for classifiers)."""
@@ -499,8 +515,11 @@ class Loss(Parametrized):
         return ()
 
     def _pair(self, y, raw, w, exact, residual_scale, out):
-        """Weighted gradient and Hessian (the exact one, or the policy's), into ``out`` if given."""
+        """Weighted gradient and Hessian (the exact one, or the policy's), into ``out`` if given,
+        and the fingerprint of ``y`` and ``w`` (``kernels.fingerprint``)."""
         if self.kernel is None:
+            seen = kernels.fingerprint(y, _NO_WEIGHTS if w is None else w)
+            y = _widened(y)
             if exact:
                 grad, hess = self._derivatives(y, raw)
             else:
@@ -508,24 +527,24 @@ class Loss(Parametrized):
             if w is not None:
                 wb = w[:, None] if grad.ndim == 2 else w
                 grad, hess = grad * wb, hess * wb
-            if out is None:
-                return grad, hess
-            np.copyto(out[0], grad)
-            np.copyto(out[1], hess)
-            return out
+            if out is not None:
+                np.copyto(out[0], grad)
+                np.copyto(out[1], hess)
+                grad, hess = out
+            return grad, hess, (int(seen[0]), int(seen[1]))
         grad, hess = out if out is not None else (np.empty_like(raw, np.float64), np.empty_like(raw, np.float64))
         if grad.shape != raw.shape or hess.shape != raw.shape:
             raise ValueError(f"{self}: out arrays have shapes {grad.shape}, {hess.shape}; expected {raw.shape}")
         policy = "exact" if exact else getattr(self, "hessian", "exact")
         eps = secant_floor(y, raw, residual_scale) if policy == "secant" and self.uses_secant_floor else 0.0
         weights = _NO_WEIGHTS if w is None else w
-        kernels.run(self.kernel, y, raw, weights, self._kernel_args(policy, eps, raw), grad, hess)
-        return grad, hess
+        seen = kernels.run(self.kernel, y, raw, weights, self._kernel_args(policy, eps, raw), grad, hess)
+        return grad, hess, seen
 
     def _derivatives(self, y, raw):
         if self.kernel is None:
             raise NotImplementedError
-        return self._pair(y, raw, None, True, None, None)
+        return self._pair(y, raw, None, True, None, None)[:2]
 
     def _policy_hessian(self, y, raw, grad, hess, residual_scale=None):
         return hess
@@ -533,7 +552,7 @@ class Loss(Parametrized):
     def _grad_policy_hessian(self, y, raw, residual_scale=None):
         """The exact gradient and the policy's Hessian (a weighted sum adds up its parts' pairs)."""
         if self.kernel is not None:
-            return self._pair(y, raw, None, False, residual_scale, None)
+            return self._pair(y, raw, None, False, residual_scale, None)[:2]
         grad, hess = self._derivatives(y, raw)
         return grad, self._policy_hessian(y, raw, grad, hess, residual_scale)
 
@@ -558,7 +577,7 @@ class Loss(Parametrized):
             raise ValueError(f"{type(self).__name__}: refit must be True or False, got {refit!r}")
 
     def _check_shapes(self, y, raw):
-        y = as_float_array(y, self, "targets").reshape(-1)
+        y = as_booster_floats(y, self, "targets").reshape(-1)
         raw = as_raw_scores(raw, self)
         if raw.ndim == 2 and raw.shape[1] == 1:
             raw = raw[:, 0]

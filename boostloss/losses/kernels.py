@@ -5,8 +5,9 @@ float32 targets, ``raw`` float32 or float64 scores (shape ``(n,)``, or ``(n, k)`
 losses, in either memory order), ``w`` float64 or float32 weights or an empty array for none,
 ``params`` a float64 vector (``params[0]`` the Hessian policy code, see ``POLICY``; then the
 loss's parameters), and ``grad``/``hess`` preallocated float64 or float32 outputs shaped like
-``raw``. The formulas are those of the loss classes' docstrings; the classes in ``regression``,
-``binary`` and ``multiclass`` name their kernel.
+``raw``; it returns the fingerprint of the targets and weights it read (see ``_tally``). The
+formulas are those of the loss classes' docstrings; the classes in ``regression``, ``binary``
+and ``multiclass`` name their kernel.
 
 Speed: NumPy evaluates a formula one operation at a time through temporary arrays, and SciPy's
 ``expit``/``log_expit`` are scalar loops; a compiled loop reads each input once and writes each
@@ -138,24 +139,29 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _pool[0]
 
 
-def run(kernel, y, raw, w, args, grad, hess) -> None:
+def run(kernel, y, raw, w, args, grad, hess) -> tuple:
     """``kernel(y, raw, w, *args, grad, hess)``, its rows split over ``threads()`` threads
-    when ``raw`` holds at least ``MIN_PARALLEL_ELEMENTS`` per thread (rows are independent)."""
+    when ``raw`` holds at least ``MIN_PARALLEL_ELEMENTS`` per thread (rows are independent).
+    Returns the fingerprint of ``y`` and ``w`` (see ``_tally``), as ``fingerprint(y, w)``."""
     parts = min(threads(), raw.size // MIN_PARALLEL_ELEMENTS)
     if parts <= 1:
-        kernel(y, raw, w, *args, grad, hess)
-        return
+        return _as_ints(kernel(y, raw, w, *args, grad, hess))
     n = y.shape[0]
     bounds = [n * i // parts for i in range(parts + 1)]
 
     def rows(lo, hi):
-        kernel(y[lo:hi], raw[lo:hi], w[lo:hi] if w.size else w, *args, grad[lo:hi], hess[lo:hi])
+        return kernel(y[lo:hi], raw[lo:hi], w[lo:hi] if w.size else w, *args, grad[lo:hi], hess[lo:hi])
 
     executor = _executor(parts - 1)
     others = [executor.submit(rows, bounds[i], bounds[i + 1]) for i in range(1, parts)]
-    rows(bounds[0], bounds[1])
-    for job in others:
-        job.result()
+    sums = [rows(bounds[0], bounds[1])] + [job.result() for job in others]
+    s1 = sum(int(a) for a, _ in sums)  # a part's indices start at 0: sum (2 (i + lo) + 1) h = s2 + 2 lo s1
+    s2 = sum(int(b) + 2 * lo * int(a) for (a, b), lo in zip(sums, bounds[:-1], strict=True))
+    return s1 % 2**32, s2 % 2**32
+
+
+def _as_ints(pair) -> tuple:
+    return int(pair[0]) % 2**32, int(pair[1]) % 2**32
 
 
 # --------------------------------------------------------------------------- scalar math
@@ -297,17 +303,76 @@ def _fit(typingctx, a, value):
     return types.float64(a, types.float64), codegen
 
 
+# A kernel also returns the fingerprint of the targets and weights it read: two wrapping uint32
+# sums over the rows i of a mix h_i of each value's bits, ``(sum h_i, sum (2 i + 1) h_i)``, plus
+# ``TALLY_WEIGHT`` times the same sums of the weights. Taken in the loop that reads them (a few
+# integer operations per row on 32-bit lanes, which keep the loops' vector width: uint64 sums
+# halved it and cost up to 45%), it tells an objective that reads the booster's own labels every
+# round whether they are still the ones it validated, without a comparison pass. A changed value
+# always changes the first sum; a swap of two rows changes the second unless 2 (i - j) (h_j - h_i)
+# is 0 mod 2**32. ``fingerprint`` is the same sums in a pass of their own.
+_NONE = np.uint32(0)
+TALLY_WEIGHT = 0x9E3779B9  # odd
+
+
+@intrinsic
+def _tally(typingctx, s1, s2, value, i):
+    """``(s1 + h, s2 + (2 i + 1) h, float64(value))``, the sums mod 2**32, ``h`` a bijective mix of
+    ``value``'s bits (float64: its two halves xor-ed first). The kernels compute with the float64
+    value: float32 targets minus float32 scores would otherwise be rounded to float32."""
+    narrow = isinstance(value, types.Float) and value.bitwidth == 32
+    u32, u64 = ir.IntType(32), ir.IntType(64)
+
+    def codegen(context, builder, signature, args):
+        a, b, x, index = args
+        if narrow:
+            h = builder.bitcast(x, u32)
+        else:
+            bits = builder.bitcast(x, u64)
+            h = builder.trunc(builder.xor(bits, builder.lshr(bits, ir.Constant(u64, 32))), u32)
+        h = builder.xor(h, builder.lshr(h, ir.Constant(u32, 16)))  # high bits (sign, exponent) mixed down
+        h = builder.mul(h, ir.Constant(u32, 0x45D9F3B))
+        h = builder.xor(h, builder.lshr(h, ir.Constant(u32, 16)))
+        odd = builder.or_(builder.trunc(builder.shl(index, ir.Constant(u64, 1)), u32), ir.Constant(u32, 1))
+        wide = builder.fpext(x, ir.DoubleType()) if narrow else (x if isinstance(value, types.Float)
+                                                                else builder.sitofp(x, ir.DoubleType()))
+        return context.make_tuple(builder, signature.return_type,
+                                  (builder.add(a, h), builder.add(b, builder.mul(h, odd)), wide))
+
+    returned = types.Tuple((types.uint32, types.uint32, types.float64))
+    return returned(types.uint32, types.uint32, value, types.intp), codegen
+
+
 @njit(**_LEAF)
-def _weigh(grad, hess, w):
+def _weigh(grad, hess, w, s1, s2):
     """Multiply by the weights, if any, in a pass of its own: kept out of the kernels' loops,
     where the extra branch stops LLVM from vectorising them (measured 50x slower). A weight of
-    zero gives zeros whatever the unweighted value (also inf); float32 products saturate (``_fit``)."""
+    zero gives zeros whatever the unweighted value (also inf); float32 products saturate (``_fit``).
+    Returns the fingerprint ``(s1, s2)`` of the targets with the weights' added."""
+    t1 = t2 = _NONE
     if w.size:
         for i in range(w.size):
-            wi = w[i]
+            t1, t2, wi = _tally(t1, t2, w[i], i)
             g, h = grad[i] * wi, hess[i] * wi
             grad[i] = _fit(grad, g) if wi != 0.0 else 0.0
             hess[i] = _fit(hess, h) if wi != 0.0 else 0.0
+    return _with_weights(s1, s2, t1, t2)
+
+
+@njit(**_LEAF)
+def _with_weights(s1, s2, t1, t2):
+    return np.uint32((s1 + t1 * TALLY_WEIGHT) & 0xFFFFFFFF), np.uint32((s2 + t2 * TALLY_WEIGHT) & 0xFFFFFFFF)
+
+
+@njit(cache=CACHE, nogil=True)
+def fingerprint(y, w):
+    """The fingerprint a kernel returns for targets ``y`` and weights ``w`` (empty for none)."""
+    s1 = s2 = t1 = t2 = _NONE
+    for i in range(y.size):
+        s1, s2, _ = _tally(s1, s2, y[i], i)
+    for i in range(w.size):
+        t1, t2, _ = _tally(t1, t2, w[i], i)
+    return _with_weights(s1, s2, t1, t2)
 
 
 @njit(**_JIT)
@@ -322,11 +387,11 @@ def mean_abs_residual(y, raw, w):
             weight += w[i]
         inv = 1.0 / weight if weight > 0 else 0.0
         for i in range(y.size):
-            total += abs(raw[i] - y[i]) * (w[i] * inv)
+            total += abs(np.float64(raw[i]) - y[i]) * (w[i] * inv)
     else:
         inv = 1.0 / max(y.size, 1)
         for i in range(y.size):
-            total += abs(raw[i] - y[i]) * inv
+            total += abs(np.float64(raw[i]) - y[i]) * inv
     return total
 
 
@@ -385,28 +450,34 @@ def _secant_l1(a, eps):
 # --------------------------------------------------------------------------- regression
 @njit(**_JIT)
 def squared_error(y, raw, w, params, grad, hess):
+    s1 = s2 = _NONE
     for i in range(y.size):
-        grad[i] = _fit(grad, raw[i] - y[i])
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        grad[i] = _fit(grad, raw[i] - yi)
         hess[i] = _fit(hess, 1.0)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def absolute_error(y, raw, w, params, grad, hess):
     policy, eps = params[0], params[1]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
         h = _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
         grad[i] = _fit(grad, np.sign(r))
         hess[i] = _fit(hess, h)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def huber(y, raw, w, params, grad, hess):
     policy, d = params[0], params[1]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
         a = abs(r)
         if policy == SECANT:
             h = d / max(a, d)
@@ -416,27 +487,31 @@ def huber(y, raw, w, params, grad, hess):
             h = 1.0 if a <= d else 0.0
         grad[i] = _fit(grad, min(max(r, -d), d))
         hess[i] = _fit(hess, h)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def pseudo_huber(y, raw, w, params, grad, hess):
     policy, d = params[0], params[1]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
         a = abs(r / d)
         s = a if a > 1e150 else math.sqrt(1.0 + a * a)  # hypot(1, r/d) without overflowing
         h = 1.0 / s if policy == SECANT else 1.0 / (s * s * s)
         grad[i] = _fit(grad, r / s)
         hess[i] = _fit(hess, h)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def log_cosh(y, raw, w, params, grad, hess):
     policy = params[0]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
         a = abs(r)
         m = expm1(-2.0 * a)  # tanh(a) = -m / (2 + m); sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2a)
         t = -m / (2.0 + m)
@@ -446,108 +521,126 @@ def log_cosh(y, raw, w, params, grad, hess):
         else:
             e = exp(-2.0 * a)
             hess[i] = _fit(hess, 4.0 * e / ((1.0 + e) * (1.0 + e)))
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def quantile(y, raw, w, params, grad, hess):
     policy, alpha, eps = params[0], params[1], params[2]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
         g = 1.0 - alpha if r >= 0 else -alpha
         h = abs(g) * _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
         grad[i] = _fit(grad, g)
         hess[i] = _fit(hess, h)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def expectile(y, raw, w, params, grad, hess):
     alpha = params[1]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
         c = 2.0 * (alpha if r < 0 else 1.0 - alpha)
         grad[i] = _fit(grad, c * r)
         hess[i] = _fit(hess, c)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def fair(y, raw, w, params, grad, hess):
     policy, c = params[0], params[1]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
         q = c / (abs(r) + c)
         grad[i] = _fit(grad, q * r)
         hess[i] = _fit(hess, q if policy == SECANT else q * q)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def mape(y, raw, w, params, grad, hess):
     policy, eps = params[0], params[1]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        r = raw[i] - y[i]
-        a = abs(y[i])
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        r = raw[i] - yi
+        a = abs(yi)
         h = _secant_l1(abs(r), eps) if policy == SECANT else (1.0 if policy == UNIT else 0.0)
         grad[i] = _fit(grad, np.sign(r) / a)
         hess[i] = _fit(hess, h / a)  # not h * (1/|y|): 1/|y| overflows for subnormal y, and 0 * inf is NaN
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def squared_log_error(y, raw, w, params, grad, hess):
     policy = params[0]
+    s1 = s2 = _NONE
     for i in range(y.size):
+        s1, s2, yi = _tally(s1, s2, y[i], i)
         p = max(raw[i], -1.0 + 1e-6)
         inv = 1.0 / (1.0 + p)
-        d = log1p((p - y[i]) / (1.0 + y[i]))  # log((1+p)/(1+y)): no cancellation near p = y
+        d = log1p((p - yi) / (1.0 + yi))  # log((1+p)/(1+y)): no cancellation near p = y
         h = inv * inv if policy == GAUSS_NEWTON else (1.0 - d) * inv * inv
         grad[i] = _fit(grad, d * inv)
         hess[i] = _fit(hess, h)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def poisson(y, raw, w, params, grad, hess):
+    s1 = s2 = _NONE
     for i in range(y.size):
+        s1, s2, yi = _tally(s1, s2, y[i], i)
         mu = exp(min(raw[i], MAX_EXP))
-        grad[i] = _fit(grad, mu - y[i])
+        grad[i] = _fit(grad, mu - yi)
         hess[i] = _fit(hess, mu)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def gamma(y, raw, w, params, grad, hess):
+    s1 = s2 = _NONE
     for i in range(y.size):
-        ratio = exp(min(log(y[i]) - raw[i], MAX_EXP))
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        ratio = exp(min(log(yi) - raw[i], MAX_EXP))
         grad[i] = _fit(grad, 1.0 - ratio)
         hess[i] = _fit(hess, ratio)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def tweedie(y, raw, w, params, grad, hess):
     p = params[1]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        a = exp(min(log(y[i]) + (1.0 - p) * raw[i], MAX_EXP))  # y exp((1-p) raw); 0 where y = 0
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        a = exp(min(log(yi) + (1.0 - p) * raw[i], MAX_EXP))  # y exp((1-p) raw); 0 where y = 0
         b = exp(min((2.0 - p) * raw[i], MAX_EXP))
         grad[i] = _fit(grad, b - a)
         hess[i] = _fit(hess, (2.0 - p) * b - (1.0 - p) * a)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 # --------------------------------------------------------------------------- binary
 @njit(**_JIT)
 def logistic(y, raw, w, params, grad, hess):
     pos_weight, eps = params[1], params[2]
+    s1 = s2 = _NONE
     for i in range(y.size):
-        t = y[i] * (1.0 - eps) + 0.5 * eps
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        t = yi * (1.0 - eps) + 0.5 * eps
         pi, one_minus, _, _ = sigmoid_terms(np.float64(raw[i]))
         g = (1.0 - t) * pi - pos_weight * t * one_minus
         grad[i] = _fit(grad, g)
         hess[i] = _fit(hess, (pos_weight * t + 1.0 - t) * pi * one_minus)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_INLINE)
@@ -564,37 +657,44 @@ def _focal_row(y, raw, alpha, gam, floor, square):
 def focal(y, raw, w, params, grad, hess):
     policy, alpha, gam = params[0], params[1], params[2]
     floor = policy == FLOOR
+    s1 = s2 = _NONE
     if gam == 2.0:  # the usual gamma: q^2 saves an exp per row
         for i in range(y.size):
-            grad[i], hess[i] = _focal_row(y[i], raw[i], alpha, gam, floor, True)
+            s1, s2, yi = _tally(s1, s2, y[i], i)
+            grad[i], hess[i] = _focal_row(yi, raw[i], alpha, gam, floor, True)
     else:
         for i in range(y.size):
-            grad[i], hess[i] = _focal_row(y[i], raw[i], alpha, gam, floor, False)
-    _weigh(grad, hess, w)
+            s1, s2, yi = _tally(s1, s2, y[i], i)
+            grad[i], hess[i] = _focal_row(yi, raw[i], alpha, gam, floor, False)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def exponential(y, raw, w, params, grad, hess):
+    s1 = s2 = _NONE
     for i in range(y.size):
-        s = 2.0 * y[i] - 1.0
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        s = 2.0 * yi - 1.0
         e = exp(min(-s * raw[i], MAX_EXP))
         grad[i] = _fit(grad, -s * e)
         hess[i] = _fit(hess, e)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 @njit(**_JIT)
 def symmetric_cross_entropy(y, raw, w, params, grad, hess):
     policy, alpha, beta_a = params[0], params[1], params[2] * params[3]  # beta * A
+    s1 = s2 = _NONE
     for i in range(y.size):
-        s = 2.0 * y[i] - 1.0
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        s = 2.0 * yi - 1.0
         p, q, _, _ = sigmoid_terms(s * raw[i])
         h = p * q * (alpha + beta_a * (q - p))
         if policy == FLOOR:
             h = max(h, (alpha - beta_a * p) * p * q)
         grad[i] = _fit(grad, s * (-alpha * q + beta_a * p * q))
         hess[i] = _fit(hess, h)
-    _weigh(grad, hess, w)
+    return _weigh(grad, hess, w, s1, s2)
 
 
 # --------------------------------------------------------------------------- multiclass
@@ -637,12 +737,14 @@ def _store_block(G, H, i0, nb, grad, hess):
 
 
 @njit(**_INLINE)
-def _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y):
+def _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y, s1, s2):
     """P holds a block of rows, raw[i0 + b, j] at P[j, b]; replace it by the softmax probabilities
     and fill, per row b: label, max m, first index of the max top, total = sum exp(raw - m),
-    q = 1 - p_y and rest = 1 - p_top summed from the other classes (as _softmax_row), p_y, raw_y."""
+    q = 1 - p_y and rest = 1 - p_top summed from the other classes (as _softmax_row), p_y, raw_y.
+    Returns the targets' fingerprint ``(s1, s2)`` with the block's labels added."""
     k = P.shape[0]
     for b in range(nb):
+        s1, s2, _ = _tally(s1, s2, y[i0 + b], i0 + b)
         label[b] = np.int64(y[i0 + b])
         m[b] = P[0, b]
         top[b] = 0
@@ -669,16 +771,20 @@ def _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y):
             q[b] += p if j != label[b] else 0.0  # q + 0.0 == q: same sums as skipping
             rest[b] += p if j != top[b] else 0.0
             p_y[b] = p if j == label[b] else p_y[b]
+    return s1, s2
 
 
 @njit(**_INLINE)
-def _row_factor(w, i0, nb, table, label, c):
-    """c[b] = table[label] * w[i0 + b] (or table[label] without weights), in loops of their own."""
+def _row_factor(w, i0, nb, table, label, c, t1, t2):
+    """c[b] = table[label] * w[i0 + b] (or table[label] without weights), in loops of their own;
+    returns the weights' fingerprint ``(t1, t2)`` with the block's added."""
     for b in range(nb):
         c[b] = table[label[b]]
     if w.size:
         for b in range(nb):
+            t1, t2, _ = _tally(t1, t2, w[i0 + b], i0 + b)
             c[b] *= w[i0 + b]
+    return t1, t2
 
 
 @njit(**_JIT)
@@ -690,11 +796,12 @@ def softmax_cross_entropy(y, raw, w, params, class_weight, grad, hess):
     P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
     label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
     m, total, q, rest, p_y, raw_y, c = np.empty((7, _BLOCK))
+    s1 = s2 = t1 = t2 = _NONE
     for i0 in range(0, n, _BLOCK):
         nb = min(_BLOCK, n - i0)
         _load_block(raw, i0, nb, P)
-        _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y)
-        _row_factor(w, i0, nb, class_weight, label, c)
+        s1, s2 = _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y, s1, s2)
+        t1, t2 = _row_factor(w, i0, nb, class_weight, label, c, t1, t2)
         for j in range(k):
             for b in range(nb):
                 p = P[j, b]
@@ -702,6 +809,7 @@ def softmax_cross_entropy(y, raw, w, params, class_weight, grad, hess):
                 P[j, b] = c[b] * diff
                 H[j, b] = factor * c[b] * (p * (rest[b] if j == top[b] else 1.0 - p))
         _store_block(P, H, i0, nb, grad, hess)
+    return _with_weights(s1, s2, t1, t2)
 
 
 @njit(**_INLINE)
@@ -734,11 +842,12 @@ def multiclass_focal(y, raw, w, params, alpha, grad, hess):
     P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
     label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
     m, total, q, rest, p_y, raw_y, a, qg, f, q2_df = np.empty((10, _BLOCK))
+    s1 = s2 = t1 = t2 = _NONE
     for i0 in range(0, n, _BLOCK):
         nb = min(_BLOCK, n - i0)
         _load_block(raw, i0, nb, P)
-        _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y)
-        _row_factor(w, i0, nb, alpha, label, a)
+        s1, s2 = _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y, s1, s2)
+        t1, t2 = _row_factor(w, i0, nb, alpha, label, a, t1, t2)
         _power_block(q, gam, nb, qg)
         for b in range(nb):
             qb, py = q[b], p_y[b]
@@ -763,6 +872,7 @@ def multiclass_focal(y, raw, w, params, alpha, grad, hess):
                 H[j, b] = factor * (max(h, a[b] * f[b] * pq) if floor else h)
                 P[j, b] = -a[b] * u * f[b]
         _store_block(P, H, i0, nb, grad, hess)
+    return _with_weights(s1, s2, t1, t2)
 
 
 @njit(**_JIT)
@@ -774,11 +884,12 @@ def multiclass_symmetric_cross_entropy(y, raw, w, params, ones, grad, hess):
     P, H = np.empty((k, _BLOCK + 8)), np.empty((k, _BLOCK + 8))  # padded: rows 4 KiB apart would share cache sets
     label, top = np.empty(_BLOCK, np.int64), np.empty(_BLOCK, np.int64)
     m, total, q, rest, p_y, raw_y, a = np.empty((7, _BLOCK))
+    s1 = s2 = t1 = t2 = _NONE
     for i0 in range(0, n, _BLOCK):
         nb = min(_BLOCK, n - i0)
         _load_block(raw, i0, nb, P)
-        _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y)
-        _row_factor(w, i0, nb, ones, label, a)
+        s1, s2 = _softmax_block(y, i0, nb, P, label, m, top, total, q, rest, p_y, raw_y, s1, s2)
+        t1, t2 = _row_factor(w, i0, nb, ones, label, a, t1, t2)
         for j in range(k):
             for b in range(nb):
                 p = P[j, b]
@@ -788,3 +899,4 @@ def multiclass_symmetric_cross_entropy(y, raw, w, params, ones, grad, hess):
                 H[j, b] = a[b] * (c * pq + beta_a * p_y[b] * u * u) if exact else factor * a[b] * c * pq
                 P[j, b] = -a[b] * c * u
         _store_block(P, H, i0, nb, grad, hess)
+    return _with_weights(s1, s2, t1, t2)

@@ -16,6 +16,7 @@ from .base import (
     LogitLink,
     Loss,
     SoftmaxLink,
+    as_booster_floats,
     as_float_array,
     as_raw_scores,
     check_finite,
@@ -77,7 +78,7 @@ class MulticlassLoss(Loss):
                              f"its per-class parameter declares (0..{k - 1})")
 
     def _check_shapes(self, y, raw):
-        y = as_float_array(y, self, "labels").reshape(-1)
+        y = as_booster_floats(y, self, "labels").reshape(-1)
         raw = as_raw_scores(raw, self)
         if raw.ndim != 2 or raw.shape[0] != y.shape[0]:
             raise ValueError(f"{self}: raw scores have shape {raw.shape}, expected ({y.shape[0]}, n_classes)")
