@@ -103,6 +103,7 @@ TRAIN_CASES = [
     ("softmax_cross_entropy", "multiclass", {"objective": "multi:softprob"}, {"objective": "multiclass"}, 1.15),
 ]
 SMALL_TARGET = 1.25  # every XGBoost/LightGBM target at 200,000 rows
+FLOOR_TARGET = 1.02  # a row's ratio over its booster's interface-floor ratio (same size)
 # five trees per round: the multiclass pair runs 20 rounds, as many trees as the other pairs' 100 rounds, on
 # all the rows (its 100 rounds at 1M rows would take 4 of the full run's 15 minutes on 2 cores)
 MULTICLASS_ROUNDS = 20
@@ -167,12 +168,31 @@ def make_data(n, seed=0):
 
 
 # ---------------------------------------------------------------- timing
-def interleaved(runs, repeats, label):
+IN_OBJECTIVE = [0.0]  # seconds spent inside the timed objectives' calls (see time_objectives)
+
+
+def time_objectives(*classes):
+    """Make each class's ``__call__`` add the seconds it takes to ``IN_OBJECTIVE`` (two clock reads
+    a round): the part of a fit spent in the objective, against the booster's own work."""
+    for cls in classes:
+        def timed(self, *args, _call=cls.__call__, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _call(self, *args, **kwargs)
+            finally:
+                IN_OBJECTIVE[0] += time.perf_counter() - start
+        cls.__call__ = timed
+
+
+def interleaved(runs, repeats, label, inside=None):
     """Time every ``name -> fit()`` in ``runs`` ``repeats`` times, in turn (reversed order on odd
     repeats), garbage collecting before each fit; a ``(setup, fit)`` pair runs ``setup()``
     untimed first. Returns ``name -> list of seconds`` or the error message of a fit that
-    raised (it is not run again)."""
+    raised (it is not run again); ``inside`` (a dict) gets ``name -> list of seconds`` spent in
+    the timed objectives (``time_objectives``) during each fit."""
     times = {name: [] for name in runs}
+    if inside is not None:
+        inside.update({name: [] for name in runs})
     for rep in range(repeats):
         order = list(runs) if rep % 2 == 0 else list(reversed(runs))
         for name in order:
@@ -183,9 +203,12 @@ def interleaved(runs, repeats, label):
                 if setup is not None:
                     setup()
                 gc.collect()
+                IN_OBJECTIVE[0] = 0.0
                 start = time.perf_counter()
                 model = fit()
                 elapsed = time.perf_counter() - start
+                if inside is not None:
+                    inside[name].append(IN_OBJECTIVE[0])
             except Exception as err:  # the kernels are being rewritten: report, do not stop
                 times[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:90] if str(err) else ''}"
                 log(f"    {label}: {name} failed: {times[name]}")
@@ -273,14 +296,24 @@ def twin_name(twin):
 
 
 def train_rows(sizes, boosters, repeats, data):
-    """Table A rows for XGBoost and LightGBM."""
+    """Table A rows for XGBoost and LightGBM: per booster and size the interface floor first, then
+    every pair, each row with the time spent inside the objective and its ratio over the floor's."""
     for n in sizes:
         X, targets = data(n)
         for booster in boosters:
             build = xgb_data if booster == "xgboost" else lgb_data
+            floor = None
             for task in dict.fromkeys(case[1] for case in TRAIN_CASES):
                 log(f"  {booster}, {n:,} rows, {task}: building the data object")
                 obj = build(X, targets[task])
+                if task == "regression":
+                    label = f"{booster} {n:,} {FLOOR_NAME}"
+                    log(f"  {label}")
+                    inside = {}
+                    times = interleaved(floor_runs(booster, obj, targets[task]), repeats, label, inside)
+                    floor = dict(booster=booster, rows=f"{n:,}", loss=FLOOR_NAME, twin="squared error", times=times,
+                                 target=None, inside=inside, rounds=ROUNDS)
+                    yield floor
                 for loss, case_task, xgb_twin, lgb_twin, target in TRAIN_CASES:
                     if case_task != task:
                         continue
@@ -288,17 +321,14 @@ def train_rows(sizes, boosters, repeats, data):
                     label = f"{booster} {n:,} {loss} vs {twin['objective']}"
                     log(f"  {label}")
                     multiclass = task == "multiclass"
-                    runs = train_runs(booster, obj, loss, twin, multiclass, MULTICLASS_ROUNDS if multiclass else None)
-                    times = interleaved(runs, repeats, label)
+                    rounds = MULTICLASS_ROUNDS if multiclass else ROUNDS
+                    inside = {}
+                    runs = train_runs(booster, obj, loss, twin, multiclass, rounds)
+                    times = interleaved(runs, repeats, label, inside)
                     rows = f"{n:,}" + (f" ({MULTICLASS_ROUNDS} rounds)" if multiclass else "")
                     yield dict(booster=booster, rows=rows, loss=loss, twin=twin_name(twin), times=times,
-                               target=target if n >= 1_000_000 else SMALL_TARGET)
-                if task == "regression":
-                    label = f"{booster} {n:,} {FLOOR_NAME}"
-                    log(f"  {label}")
-                    times = interleaved(floor_runs(booster, obj, targets[task]), repeats, label)
-                    yield dict(booster=booster, rows=f"{n:,}", loss=FLOOR_NAME, twin="squared error", times=times,
-                               target=None)
+                               target=target if n >= 1_000_000 else SMALL_TARGET, inside=inside, rounds=rounds,
+                               floor=floor)
                 del obj
                 gc.collect()
 
@@ -429,7 +459,8 @@ def print_ratio_row(row):
     """One row of table A; returns 1 if it has a target that was missed, else 0."""
     head = f"| {row['booster']} | {row['rows']} | {row['loss']} | {row['twin']} |"
     if row["times"] is None:
-        print(f"{head} - | n/a (prefer_native not available) | - | {row['target']} | - |", flush=True)
+        print(f"{head} - | n/a (prefer_native not available) | - | {row['target']} | - | - | - | - | - | - | - |",
+              flush=True)
         return 0
     errors = [t for t in row["times"].values() if isinstance(t, str)]
     builtin, ours = median(row["times"]["built-in"]), median(row["times"]["boostloss"])
@@ -439,19 +470,39 @@ def print_ratio_row(row):
     target = row["target"]
     if errors:
         shown = "info" if target is None else f"<= {target:.2f}" if isinstance(target, float) else target
-        print(f"{head} {seconds(builtin)} | {seconds(ours)} | - | {shown} | no ({'; '.join(errors)}) | {by_hand}",
-              flush=True)
+        print(f"{head} {seconds(builtin)} | {seconds(ours)} | - | {shown} | no ({'; '.join(errors)}) | {by_hand}"
+              " - | - | - | - |", flush=True)
         return target is not None
     ratio = ours / builtin
+    profile, missed = floor_columns(row, builtin)
     if target is None:
-        print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | info | - | {by_hand}", flush=True)
-        return 0
+        print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | info | - | {by_hand}{profile}", flush=True)
+        return missed
     limit = NATIVE_TARGET if target == "~1.0" else target
     met = ratio <= limit
     shown = f"~1.0 (<= {NATIVE_TARGET})" if target == "~1.0" else f"<= {target:.2f}"
-    print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | {shown} | {'yes' if met else 'no'} | {by_hand}",
-          flush=True)
-    return int(not met)
+    print(f"{head} {builtin:.2f} | {ours:.2f} | {ratio:.3f} | {shown} | {'yes' if met else 'no'} | {by_hand}"
+          f"{profile}", flush=True)
+    return int(not met) + missed
+
+
+def floor_columns(row, builtin):
+    """The profile columns of an XGBoost/LightGBM row: ms per round inside the objective
+    (boostloss / hand-built) and the row's ratio over the interface floor's ratio (target
+    ``FLOOR_TARGET``), or dashes; and 1 if that target was missed."""
+    inside, floor = row.get("inside"), row.get("floor")
+    if not inside:
+        return " - | - | - | - |", 0
+    per_round = " / ".join(f"{median(inside[name]) * 1000 / row['rounds']:.2f}"
+                           for name in ("boostloss", "hand-built") if isinstance(inside.get(name), list))
+    if floor is None or isinstance(floor["times"]["boostloss"], str):
+        return f" {per_round} | - | - | - |", 0
+    floor_ratio = median(floor["times"]["boostloss"]) / median(floor["times"]["built-in"])
+    over = [median(row["times"][name]) / builtin / floor_ratio for name in ("boostloss", "hand-built")
+            if isinstance(row["times"].get(name), list)]
+    met = max(over) <= FLOOR_TARGET
+    return (f" {per_round} | {' / '.join(f'{v:.3f}' for v in over)} | <= {FLOOR_TARGET} | "
+            f"{'yes' if met else 'no'} |"), int(not met)
 
 
 # ---------------------------------------------------------------- A: CatBoost multiclass
@@ -1048,9 +1099,11 @@ def main(argv=None):
         print("Training time: ratio = boostloss s / built-in s, each the median of interleaved fits on the same "
               "prebuilt data\n")
         print("| booster | rows | loss | built-in twin | built-in s (median) | boostloss s (median) | ratio | target "
-              "| met | hand-built objective s | its ratio |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "| met | hand-built objective s | its ratio | in objective, ms/round (boostloss / hand-built) "
+              "| ratio over the floor's (boostloss / hand-built) | target | met |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     if "train" in parts and train_boosters:
+        time_objectives(bl.xgboost.XGBoostObjective, bl.lightgbm.LightGBMObjective, FloorObjective)
         log("warming up (tiny fits of every pair)")
         warm_up_train(train_boosters, lambda n: make_data(n, seed=3))
         gc.collect()
