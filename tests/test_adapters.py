@@ -820,6 +820,41 @@ def test_catboost_evaluates_its_native_losses_as_ours():
     assert eval_metric(small, raw, "MAPE")[0] < 0.8 * ours(bl.MAPE(), small, raw)
 
 
+@pytest.mark.parametrize("loss, kind", [(bl.AbsoluteError(), "heavy"), (bl.Quantile(alpha=0.9), "heavy"),
+                                        (bl.Expectile(alpha=0.75), "real"), (bl.Huber(delta=2.0), "heavy"),
+                                        (bl.Logistic(), "binary"), (bl.SoftmaxCrossEntropy(), "classes")], ids=repr)
+def test_catboost_watches_its_own_metric_where_its_value_is_the_losss(loss, kind):
+    """Without an eval_metric, train() and the estimators have CatBoost compute the loss itself
+    (C++, no Python call per block of rows) where its metric's value is ours: the logged value is
+    the weighted mean loss of the model's raw scores on the evaluation set, training on weights."""
+    X, Xv = features(400, 61), features(300, 62)
+    y, yv = float32_exact(target(kind, X, 63)), float32_exact(target(kind, Xv, 64))
+    w, wv = np.random.default_rng(65).uniform(0.2, 3.0, (2, 400))[0], np.random.default_rng(66).uniform(0.2, 3.0, 300)
+    native = bl.catboost.native_metric(loss)
+    assert native == bl.catboost.native_loss(loss)
+    model = bl.catboost.train(loss, {**CB_PARAMS, "iterations": 8}, catboost.Pool(X, y, weight=w),
+                              eval_set=catboost.Pool(Xv, yv, weight=wv))
+    assert model.get_params()["eval_metric"] == native
+    expected = weighted_loss(loss, yv, model.predict(Xv, prediction_type="RawFormulaVal"), wv)
+    assert model.get_evals_result()["validation"][native][-1] == pytest.approx(expected, rel=1e-6)
+    kind_of = bl.sklearn.BoostClassifier if loss.link.name in ("logit", "softmax") else bl.sklearn.BoostRegressor
+    estimator = kind_of(catboost.CatBoostClassifier(iterations=8, **CB_PARAMS) if kind_of is bl.sklearn.BoostClassifier
+                        else catboost.CatBoostRegressor(iterations=8, **CB_PARAMS), loss=loss, prefer_native=False)
+    estimator.fit(X, y, sample_weight=w, eval_set=[(Xv, yv)])
+    assert estimator.estimator_.get_params()["eval_metric"] == native
+    assert estimator.native_loss_ is None  # the objective is still boostloss's
+
+
+def test_catboost_keeps_the_python_metric_where_its_own_differs():
+    for loss in (bl.SquaredError(), bl.Poisson(), bl.Tweedie(power=1.3), bl.MAPE(), bl.LogCosh(), bl.Focal(), bl.Fair(),
+                 bl.Logistic(pos_weight=2.0), bl.SoftmaxCrossEntropy(label_smoothing=0.1), bl.Huber() + bl.Fair()):
+        assert bl.catboost.native_metric(loss) is None, loss
+    X = features(200, 67)
+    pool = catboost.Pool(X, target("real", X, 68))
+    model = bl.catboost.train(bl.SquaredError(), {**CB_PARAMS, "iterations": 3}, pool)
+    assert isinstance(model.get_params()["eval_metric"], bl.catboost.CatBoostMetric)
+
+
 # where CatBoost takes the same derivatives and leaf steps as the Python objective (exact Hessians;
 # gradient steps for quantile, whose Hessian is 0, and for multiclass, where CatBoost's Newton step
 # uses the full softmax Hessian), both paths grow the same trees

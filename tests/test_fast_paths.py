@@ -20,6 +20,12 @@ KERNEL_LOSSES = [loss for loss in LOSSES if loss.kernel is not None]
 BIG = 2 * kernels.MIN_PARALLEL_ELEMENTS + 12_345  # split into two parts of unequal length
 
 
+def big(loss):
+    """Rows enough for run() to split ``loss``'s kernel over two threads, in parts of unequal length."""
+    n = 2 * kernels.split_from(loss.kernel) + 12_345
+    return n // 3 if loss.is_multiclass else n
+
+
 def rows(loss, n, seed=0):
     rng = np.random.default_rng(seed)
     y = sample(loss, n, rng).astype(np.float64)
@@ -32,8 +38,8 @@ def rows(loss, n, seed=0):
 # --------------------------------------------------------------------------- threads
 @pytest.mark.parametrize("loss", KERNEL_LOSSES, ids=repr)
 def test_rows_split_over_threads_give_the_single_thread_numbers(loss, monkeypatch):
-    y, raw, w = rows(loss, BIG // 3 if loss.is_multiclass else BIG)
-    assert raw.size >= 2 * kernels.MIN_PARALLEL_ELEMENTS  # so that run() does split
+    y, raw, w = rows(loss, big(loss))
+    assert raw.size >= 2 * kernels.split_from(loss.kernel)  # so that run() does split
     split = loss.grad_hess(y, raw, w)
     monkeypatch.setattr(kernels.config, "NUMBA_NUM_THREADS", 1)
     whole = loss.grad_hess(y, raw, w)
@@ -47,7 +53,7 @@ def test_a_kernel_returns_the_fingerprint_of_the_targets_and_weights_it_read(los
     labels set again: the fingerprint taken in the kernel's pass is ``kernels.fingerprint``'s,
     however the rows are split over threads, and a changed target, two swapped rows or a changed
     weight change it."""
-    y, raw, w = rows(loss, BIG // 3 if loss.is_multiclass else BIG)
+    y, raw, w = rows(loss, big(loss))
     args = loss._kernel_args(getattr(loss, "hessian", "exact"), 0.1, raw)
     seen = {}
     for threads in (2, 1):
