@@ -1,6 +1,6 @@
 """boostloss objectives against each booster's built-in twin: training time and kernel throughput.
 
-Run: ``python benchmarks/speed.py`` (about 50 minutes on 2 cores; ``--quick`` for a short run;
+Run: ``python benchmarks/speed.py`` (about 30 minutes on 2 cores; ``--quick`` for a smoke run of about 2;
 ``--only train,catboost,multiclass,kernels,objectives,numpy,cold`` and ``--boosters`` to run a
 part; ``--peers`` adds the installed peer libraries to the numpy part).
 Progress goes to stderr; stdout gets the tables:
@@ -19,7 +19,10 @@ A. Training time, boostloss / built-in twin: ``bl.xgboost.train``, ``bl.lightgbm
    Each booster also gets an "interface floor" row (info): the cheapest custom objective there
    is (``FloorObjective``, ``FloorCatBoost``: NumPy's ``p - y`` into preallocated buffers)
    against built-in squared error, i.e. what the booster's custom-objective path costs by
-   itself; no Python objective can train faster than that.
+   itself; no Python objective can train faster than that. It runs first at each size, and every
+   XGBoost and LightGBM row gives the time spent inside the objective (ms per round, from a
+   clock around each call) and its ratio over the floor's (target ``FLOOR_TARGET``): where a row
+   misses it, the objective's share of the round against the booster's own.
    Then CatBoost multiclass: boostloss against a plain per-row ``calc_ders_multi`` that calls
    the same loss (what a generic adapter does), CatBoost's documented per-row softmax
    objective, a floor (``FloorMulti``: constant lists, the per-row callback alone) and the
@@ -1044,18 +1047,21 @@ def print_cold(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="200,000 XGBoost/LightGBM rows only, fewer CatBoost rows and iterations (a smoke run)")
+                        help="200,000 XGBoost/LightGBM rows only, fewer CatBoost rows and iterations, one timed fit "
+                             "per side (a smoke run: about 2 minutes on 2 cores)")
     parser.add_argument("--boosters", default="xgboost,lightgbm,catboost")
     parser.add_argument("--only", action="append", default=None,
                         help="which parts to run: train, catboost, multiclass, kernels, objectives, numpy, cold "
                              "(repeatable or comma list)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed fits per side (the median is reported)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed fits per side, the median reported (default 3; 1 with --quick)")
     parser.add_argument("--peers", action="store_true",
                         help="with the numpy part: also time each installed peer library's objective for the "
                              "same loss (jaxboost, bokbokbok, boost-loss, imbalance-xgboost)")
     parser.add_argument("--catboost-defaults", action="store_true",
                         help="leave CatBoost's per-loss leaf estimation defaults (not the same work on both sides)")
     args = parser.parse_args(argv)
+    args.repeats = args.repeats or (1 if args.quick else 3)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     parts = [p.strip() for item in (args.only or ["train,catboost,multiclass,kernels,objectives,numpy,cold"])
