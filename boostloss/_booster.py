@@ -72,16 +72,15 @@ def per_row(init: np.ndarray, n: int) -> np.ndarray:
     return np.full(n, init[0]) if init.size == 1 else np.tile(init, (n, 1))
 
 
-_CHECKED: dict = {}  # RoundInputs token -> [training set, its targets], during train()
+_CHECKED: dict = {}  # RoundInputs tokens inside checked()
 
 
 class RoundInputs:
-    """What an objective reuses from one boosting round to the next: the targets and weights,
-    validated and converted once (and again only when the booster hands over different ones:
-    they are compared with a copy, which costs far less than validating), and the gradient
-    and Hessian buffers, which boosters copy from before the next round. Kept per thread (one
-    objective may serve several threads, e.g. Dask workers in one process). Pickles empty
-    but for its token."""
+    """What an objective keeps from one boosting round to the next: the fingerprint of the
+    targets and weights it validated, the residual scale of a hand-built objective, and the
+    gradient and Hessian buffers, which boosters copy from before the next round. Kept per
+    thread (one objective may serve several threads, e.g. Dask workers in one process).
+    Pickles empty but for its token."""
 
     def __init__(self, loss, token=None):
         self.loss = loss
@@ -91,25 +90,23 @@ class RoundInputs:
     def __reduce__(self):
         return type(self), (self.loss, self.token)
 
-    def __getattr__(self, name):  # _source, _prepared, _buffers, _scale, _handed, _key, _seen: this thread's
+    def __getattr__(self, name):  # _buffers, _scale, _key, _seen: this thread's, None at first
         if name.startswith("_") and name != "_local":
             return getattr(self._local, name, None)
         raise AttributeError(name)
 
     def __setattr__(self, name, value):
-        if name in ("_source", "_prepared", "_buffers", "_scale", "_handed", "_key", "_seen"):
+        if name in ("_buffers", "_scale", "_key", "_seen"):
             setattr(self._local, name, value)
         else:
             super().__setattr__(name, value)
 
     @contextmanager
     def checked(self, data):
-        """For ``train()``, which has validated ``data``'s targets: inside the block,
-        ``targets_of(data, ...)`` for this very training set (the booster hands the same object
-        every round) fetches its targets once, as the booster holds them by then (LightGBM
-        converts its labels to float32 when it constructs the Dataset), and not every round.
-        Holds for this object and for the copies the booster makes of it."""
-        _CHECKED[self.token] = [data, None]
+        """For ``train()``, which has validated the targets: inside the block ``is_checked()`` is
+        True, for this object and for the copies the booster makes of it (CatBoost's blocks then
+        skip their checks)."""
+        _CHECKED[self.token] = data
         try:
             yield
         finally:
@@ -119,44 +116,15 @@ class RoundInputs:
         """Whether this object (or the one it was copied from) is inside ``checked``."""
         return self.token in _CHECKED
 
-    def targets_of(self, data, fetch, owned=False):
-        """``targets(*fetch())``, fetched once per training inside ``checked(data)``. ``owned``:
-        ``fetch`` returns arrays the data set owns and replaces (never changes in place) when its
-        labels or weights are set again, as LightGBM's Dataset does, so the same objects mean
-        the same targets and the comparison with the copy is skipped."""
-        entry = _CHECKED.get(self.token)
-        if entry is None or entry[0] is not data:
-            labels, weights = fetch()
-            if owned and self._handed is not None and labels is self._handed[0] and weights is self._handed[1]:
-                return self._prepared
-            prepared = self.targets(labels, weights)
-            self._handed = (labels, weights) if owned else None
-            return prepared
-        if entry[1] is None:
-            entry[1] = self.targets(*fetch())
-        return entry[1]
-
-    def targets(self, labels, weights):
-        """``(y, w)``: ``loss.validate``-d float64 targets and weights (None for none)."""
-        labels = np.asarray(labels)
-        weights = nonempty(weights)
-        weights = None if weights is None else np.asarray(weights)
-        if labels.size == 0:  # a distributed worker without training rows: zero rows, not an error
-            self._handed = None
-            return np.empty(0), None
-        if self._source is None or not (_equal(labels, self._source[0]) and _equal(weights, self._source[1])):
-            y = self.loss.validate(labels, weights)
-            self._prepared = (y, None if weights is None else np.asarray(weights, dtype=np.float64))
-            self._scale = self._handed = None  # new targets: a new training run
-            self._source = (labels.copy(), None if weights is None else weights.copy())
-        return self._prepared
-
-    def live(self, labels, weights):
-        """For an objective that computes with the booster's own labels and weights, read in place
-        every round: ``(y, w)`` as the kernels take them (float32 kept; None for no weights),
-        validated (``loss.validate``, ValueError) when first seen and whenever their shape or dtype
-        changes. The kernel's pass returns their fingerprint, which ``confirm`` checks: so labels
-        set between rounds are seen without a copy to compare with, or a pass of its own."""
+    def grad_hess(self, labels, weights, raw, fixed=None, reduce=None):
+        """``loss.boosting_grad_hess`` of this round into this thread's float32 buffers, computed
+        with the booster's own labels and weights as it hands them (read in place where it lets
+        them be: no copy per round). They are validated (``loss.validate``, ValueError) when
+        first seen and whenever their shape or dtype changes; the kernel's pass also returns
+        their fingerprint (``kernels.fingerprint``), and a changed one (labels or weights set
+        again between rounds) validates them again, resets the scale and computes again. So no
+        copy is kept to compare them with, and no pass of its own reads them. ``fixed`` and
+        ``reduce``: as for ``scale`` and ``Loss.boosting_grad_hess``."""
         y = np.asarray(labels)
         y = y if y.dtype in (np.float32, np.float64) else y.astype(np.float64)
         w = nonempty(weights)
@@ -166,19 +134,15 @@ class RoundInputs:
             if y.size:  # a distributed worker without training rows: zero rows, not an error
                 self.loss.validate(y, w)
             self._key, self._seen, self._scale = key, None, None
-        return y, w
-
-    def confirm(self, y, w, seen) -> bool:
-        """Whether ``seen``, the fingerprint the kernel took of ``live``'s ``(y, w)``, is that of the
-        labels validated. If not, they were set again since: they are validated (ValueError), become
-        the reference and the scale is reset, and False tells the caller to compute again."""
-        if self._seen is None or seen == self._seen:
-            self._seen = seen
-            return True
-        if y.size:
-            self.loss.validate(y, w)
-        self._seen, self._scale = seen, None
-        return False
+        while True:  # twice when the labels were set again since the last round
+            grad, hess, seen = self.loss.boosting_grad_hess(y, raw, w, self.scale(fixed, y, raw, w), reduce=reduce,
+                                                            out=self.buffers(raw, np.float32), fingerprint=True)
+            if self._seen is None or seen == self._seen:
+                self._seen = seen
+                return grad, hess
+            if y.size:
+                self.loss.validate(y, w)
+            self._seen, self._scale = seen, None
 
     def scale(self, fixed, y, raw, w):
         """``fixed`` (the ``BoostingScale`` that ``train()`` passes), else, for an objective built
@@ -201,12 +165,6 @@ class RoundInputs:
                 or grad.flags.f_contiguous != raw.flags.f_contiguous):
             self._buffers = (np.empty_like(raw, dtype), np.empty_like(raw, dtype))
         return self._buffers
-
-
-def _equal(a, b) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.shape == b.shape and np.array_equal(a, b)
 
 
 def check_feature_counts(loss, n_train, n_evals) -> None:

@@ -56,15 +56,12 @@ class LightGBMObjective:
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
-            raw = first
-            y, w = self.inputs.targets_of(second, lambda: (second.get_label(), second.get_weight()), owned=True)
+            raw, labels, weights = first, second.get_label(), second.get_weight()  # the Dataset's own arrays
         else:
-            raw = second
-            y, w = self.inputs.targets(first, sample_weight)
+            raw, labels, weights = second, first, sample_weight
         if self.refit is not None:
             raw = self.refit.train_scores(raw)
-        return self.loss.boosting_grad_hess(y, raw, w, self.inputs.scale(self.scale, y, raw, w),
-                                            out=self.inputs.buffers(raw, np.float32))
+        return self.inputs.grad_hess(labels, weights, raw, self.scale)
 
     def __repr__(self):
         return f"bl.lightgbm.objective({self.loss!r})"
@@ -266,9 +263,8 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     if obj.refit is not None:
         fevals = [Refitted(f, obj.refit, lgb.Dataset) for f in fevals]
     try:
-        with obj.inputs.checked(train_set):
-            booster = lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets, feval=fevals,
-                                init_model=init_model, callbacks=callbacks, **kwargs)
+        booster = lgb.train(params, train_set, num_boost_round, valid_sets=valid_sets, feval=fevals,
+                            init_model=init_model, callbacks=callbacks, **kwargs)
     except lgb.basic.LightGBMError as err:
         if not _no_usable_feature(err) or init_model is not None:
             raise

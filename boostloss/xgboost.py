@@ -69,7 +69,7 @@ def _info(dmatrix, field):
         if known is None or known[0] != described:
             known = _INFO[field] = (described, from_array_interface(json.loads(described), zero_copy=True))
         return known[1]
-    except (AttributeError, ImportError, TypeError):  # an XGBoost without these: a copy
+    except (AttributeError, ImportError, TypeError):  # an XGBoost without these (3.1): a copy every round
         return dmatrix.get_float_info(field)
 
 
@@ -88,18 +88,13 @@ class XGBoostObjective:
         self.refit = None  # a LeafRefit while train() or fit_estimator() runs
 
     def __call__(self, first, second, *, sample_weight=None):
-        if isinstance(second, _xgb().DMatrix):  # its labels and weights, in place (see RoundInputs.live)
-            raw, (y, w) = first, self.inputs.live(_info(second, "label"), _info(second, "weight"))
+        if isinstance(second, _xgb().DMatrix):
+            raw, labels, weights = first, _info(second, "label"), _info(second, "weight")  # in place
         else:
-            raw, (y, w) = second, self.inputs.live(first, sample_weight)
+            raw, labels, weights = second, first, sample_weight
         if self.refit is not None:
             raw = self.refit.train_scores(raw)
-        while True:  # twice when the labels were set again since the last round
-            scale = self.inputs.scale(self.scale, y, raw, w)
-            grad, hess, seen = self.loss.boosting_grad_hess(y, raw, w, scale, reduce=_sum_over_workers(),
-                                                            out=self.inputs.buffers(raw, np.float32), fingerprint=True)
-            if self.inputs.confirm(y, w, seen):
-                return grad, hess
+        return self.inputs.grad_hess(labels, weights, raw, self.scale, _sum_over_workers())
 
     def __repr__(self):
         return f"bl.xgboost.objective({self.loss!r})"

@@ -991,26 +991,35 @@ def test_a_hand_built_objective_trains_the_model_train_builds(loss):
     assert_allclose(hand.predict(X, raw_score=True) + init, built.predict(X, raw_score=True), rtol=1e-9)
 
 
-@pytest.mark.parametrize("loss", [bl.Huber(), bl.Poisson()], ids=repr)
-def test_a_hand_built_xgboost_objective_sees_labels_and_weights_set_between_rounds(loss):
-    """The hand-built objective reads the DMatrix's labels and weights in place (no copy per
-    round); labels or weights set again between calls, in place or not, give the new targets'
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("loss", [bl.Huber(), bl.Poisson(), 0.5 * bl.Huber() + 0.5 * bl.Fair()], ids=repr)
+def test_a_hand_built_objective_sees_labels_and_weights_set_between_rounds(loss, booster):
+    """The hand-built objective computes with the booster's own labels and weights (read in
+    place: no copy per round); labels or weights set again between calls give the new targets'
     gradients (as a fresh objective computes them), and labels outside the domain still raise."""
     rng = np.random.default_rng(5)
     y = rng.poisson(2.0, 500).astype(float)
-    raw = rng.normal(size=500).astype(np.float32)
-    data = xgb.DMatrix(np.zeros((500, 1)), y)
-    hand = bl.xgboost.objective(loss)
+    raw = rng.normal(size=500).astype(np.float32 if booster == "xgboost" else np.float64)
+    adapter = getattr(bl, booster)
+
+    def dataset(labels, weights=None):
+        if booster == "xgboost":
+            return xgb.DMatrix(np.zeros((500, 1)), labels, weight=weights)
+        return lgb.Dataset(np.zeros((500, 1)), labels, weight=weights, params={"verbose": -1}).construct()
+
+    data = dataset(y)
+    hand = adapter.objective(loss)
     first = [a.copy() for a in hand(raw, data)]
     one = y.copy()
     one[7] += 1.0
     swapped = y.copy()
     swapped[[3, 259]] = y[[259, 3]] if y[3] != y[259] else (y[3], y[259] + 1.0)
-    for labels, weights in ((y + 1.0, None), (y + 1.0, rng.uniform(0.5, 2.0, 500)), (y[::-1].copy(), None),
-                            (one, None), (swapped, None), (swapped, np.r_[2.0, np.ones(499)])):
+    even = np.full(500, 2.0)  # LightGBM keeps a Dataset's old weights when set to all ones or None
+    for labels, weights in ((y + 1.0, even), (y + 1.0, rng.uniform(0.5, 2.0, 500)), (y[::-1].copy(), even),
+                            (one, even), (swapped, even), (swapped, np.r_[3.0, even[1:]])):
         data.set_label(labels)
-        data.set_weight(np.ones(500) if weights is None else weights)
-        fresh = bl.xgboost.objective(loss)(raw, xgb.DMatrix(np.zeros((500, 1)), labels, weight=weights))
+        data.set_weight(weights)
+        fresh = adapter.objective(loss)(raw, dataset(labels, weights))
         again = hand(raw, data)
         assert_allclose(again[0], fresh[0], rtol=1e-6)
         assert_allclose(again[1], fresh[1], rtol=1e-6)

@@ -374,10 +374,10 @@ class Loss(Parametrized):
         w = None if sample_weight is None else np.asarray(sample_weight)
         w = w if w is None or w.dtype in (np.float32, np.float64) else w.astype(np.float64)
         if not self._rescales_hessian():
-            pair = self._pair(y, raw, w, False, None, out)
+            pair = self._pair(y, raw, w, False, None, out, fingerprint)
             return pair if fingerprint else pair[:2]
         scale = scale or self.boosting_scale(y, raw, sample_weight)
-        grad, hess, seen = self._pair(y, raw, w, False, scale.residual, out)
+        grad, hess, seen = self._pair(y, raw, w, False, scale.residual, out, fingerprint)
         factor = scale.factor
         if factor is None:
             weight = float(np.sum(w)) if w is not None else float(hess.shape[0])
@@ -514,11 +514,12 @@ class Loss(Parametrized):
     def _kernel_params(self, eps: float) -> tuple:
         return ()
 
-    def _pair(self, y, raw, w, exact, residual_scale, out):
+    def _pair(self, y, raw, w, exact, residual_scale, out, fingerprint=False):
         """Weighted gradient and Hessian (the exact one, or the policy's), into ``out`` if given,
-        and the fingerprint of ``y`` and ``w`` (``kernels.fingerprint``)."""
+        and the fingerprint of ``y`` and ``w`` (``kernels.fingerprint``: a kernel returns it; for
+        NumPy formulas it is a pass of its own, taken only when ``fingerprint`` asks for it)."""
         if self.kernel is None:
-            seen = kernels.fingerprint(y, _NO_WEIGHTS if w is None else w)
+            seen = kernels.fingerprint(y, _NO_WEIGHTS if w is None else w) if fingerprint else None
             y = _widened(y)
             if exact:
                 grad, hess = self._derivatives(y, raw)
@@ -531,7 +532,7 @@ class Loss(Parametrized):
                 np.copyto(out[0], grad)
                 np.copyto(out[1], hess)
                 grad, hess = out
-            return grad, hess, (int(seen[0]), int(seen[1]))
+            return grad, hess, None if seen is None else (int(seen[0]), int(seen[1]))
         grad, hess = out if out is not None else (np.empty_like(raw, np.float64), np.empty_like(raw, np.float64))
         if grad.shape != raw.shape or hess.shape != raw.shape:
             raise ValueError(f"{self}: out arrays have shapes {grad.shape}, {hess.shape}; expected {raw.shape}")
