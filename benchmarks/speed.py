@@ -33,7 +33,7 @@ B. Kernels: ``loss.grad_hess(y, raw, out=(g, h))`` for every registered loss at 
    with boostloss's default threads (``NUMBA_NUM_THREADS``) and with one.
 C. Objectives built by hand: one call of ``bl.xgboost.objective(loss)`` / ``bl.lightgbm.objective(loss)``
    through the booster's ``(preds, data)`` interface at 1,000,000 rows, against the objective
-   ``train()`` builds (which gets the boosting scale; LightGBM's fetches the targets once).
+   ``train()`` builds (which gets the boosting scale; both read the booster's own targets).
 E. The hand-built XGBoost objective's call against a plain NumPy reference of the same formulas
    (every loss) and, with ``--peers``, against each installed peer library's objective for the
    same loss (jaxboost, bokbokbok, boost-loss, imbalance-xgboost; absent ones are skipped).
@@ -758,7 +758,7 @@ def interleaved_calls(functions, args, calls):
 def objective_rows(n, calls):
     """One grad+hess call through XGBoost's ``obj(preds, dtrain)`` and LightGBM's
     ``fobj(preds, train_set)``, 1,000,000 rows: ``bl.<booster>.objective(loss)`` as a user builds
-    it against the objective ``train()`` builds (its scale; for LightGBM its once-fetched targets), calls
+    it against the objective ``train()`` builds (its scale), calls
     interleaved, after an untimed first call each, medians."""
     from boostloss._booster import boosting_scale
 
@@ -776,8 +776,7 @@ def objective_rows(n, calls):
             adapter = getattr(bl, booster)
             hand = adapter.objective(loss)
             built = adapter.objective(loss, boosting_scale(loss, y, None, init, per_round=True))
-            with built.inputs.checked(data):
-                ms = interleaved_calls({"hand": hand, "train": built}, (preds, data), calls)
+            ms = interleaved_calls({"hand": hand, "train": built}, (preds, data), calls)
             row = dict(booster=booster, loss=name, **ms)
             log(f"  objective {booster} {name}: hand {row['hand']:.2f} ms, train {row['train']:.2f} ms")
             yield row

@@ -10,7 +10,7 @@ from importlib import import_module
 
 import numpy as np
 
-from .losses.base import Link, Loss
+from .losses.base import Link, Loss, as_booster_floats
 from .metrics import Metric
 from .registry import get_loss, get_metric
 
@@ -72,7 +72,7 @@ def per_row(init: np.ndarray, n: int) -> np.ndarray:
     return np.full(n, init[0]) if init.size == 1 else np.tile(init, (n, 1))
 
 
-_CHECKED: dict = {}  # RoundInputs tokens inside checked()
+_CHECKED: set = set()  # RoundInputs tokens inside checked()
 
 
 class RoundInputs:
@@ -102,15 +102,15 @@ class RoundInputs:
             super().__setattr__(name, value)
 
     @contextmanager
-    def checked(self, data):
+    def checked(self):
         """For ``train()``, which has validated the targets: inside the block ``is_checked()`` is
         True, for this object and for the copies the booster makes of it (CatBoost's blocks then
         skip their checks)."""
-        _CHECKED[self.token] = data
+        _CHECKED.add(self.token)
         try:
             yield
         finally:
-            _CHECKED.pop(self.token, None)
+            _CHECKED.discard(self.token)
 
     def is_checked(self) -> bool:
         """Whether this object (or the one it was copied from) is inside ``checked``."""
@@ -125,10 +125,9 @@ class RoundInputs:
         again between rounds) validates them again, resets the scale and computes again. So no
         copy is kept to compare them with, and no pass of its own reads them. ``fixed`` and
         ``reduce``: as for ``scale`` and ``Loss.boosting_grad_hess``."""
-        y = np.asarray(labels)
-        y = y if y.dtype in (np.float32, np.float64) else y.astype(np.float64)
+        y = as_booster_floats(labels, self.loss, "targets")
         w = nonempty(weights)
-        w = None if w is None else np.asarray(w)
+        w = None if w is None else as_booster_floats(w, self.loss, "sample weights")
         key = (y.shape, y.dtype, None if w is None else (w.shape, w.dtype))
         if self._key != key:
             if y.size:  # a distributed worker without training rows: zero rows, not an error

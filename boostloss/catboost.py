@@ -89,7 +89,7 @@ class CatBoostObjective:
         if self._prepare() is None:
             yield self
             return
-        with self.inputs.checked(None):
+        with self.inputs.checked():
             yield self
 
     def _prepare(self):

@@ -371,8 +371,7 @@ class Loss(Parametrized):
         for an objective that computes with the booster's own labels to tell that they changed.
         """
         y, raw = self._check_shapes(y, raw)
-        w = None if sample_weight is None else np.asarray(sample_weight)
-        w = w if w is None or w.dtype in (np.float32, np.float64) else w.astype(np.float64)
+        w = None if sample_weight is None else as_booster_floats(sample_weight, self, "sample weights")
         if not self._rescales_hessian():
             pair = self._pair(y, raw, w, False, None, out, fingerprint)
             return pair if fingerprint else pair[:2]
