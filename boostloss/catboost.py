@@ -192,7 +192,7 @@ _NATIVE = {
     L.Quantile: lambda p: f"Quantile:alpha={_number(p['alpha'])}",
     L.Expectile: lambda p: f"Expectile:alpha={_number(p['alpha'])}",
     L.Huber: lambda p: f"Huber:delta={_number(p['delta'])}",
-    L.LogCosh: lambda p: "LogCosh",
+    L.LogCosh: lambda p: "LogCosh" if float(p["scale"]) == 1.0 else None,
     L.Poisson: lambda p: "Poisson",
     L.Tweedie: lambda p: f"Tweedie:variance_power={_number(p['power'])}",
     L.Logistic: lambda p: "Logloss" if float(p["pos_weight"]) == 1.0 and float(p["label_smoothing"]) == 0.0 else None,
@@ -212,7 +212,7 @@ def native_loss(loss) -> str | None:
     ``SquaredError`` -> ``"RMSE"``, ``AbsoluteError`` -> ``"MAE"`` (CatBoost optimises
     ``|r| / 2``, the same minimiser), ``Quantile(alpha)`` -> ``"Quantile:alpha=..."``,
     ``Expectile`` -> ``"Expectile:alpha=..."``, ``Huber(delta)`` -> ``"Huber:delta=..."``,
-    ``LogCosh`` -> ``"LogCosh"``, ``Poisson`` -> ``"Poisson"``, ``Tweedie(power)`` ->
+    ``LogCosh(scale=1)`` -> ``"LogCosh"``, ``Poisson`` -> ``"Poisson"``, ``Tweedie(power)`` ->
     ``"Tweedie:variance_power=..."``, ``Logistic()`` -> ``"Logloss"`` (only without
     ``pos_weight`` and label smoothing), ``Focal(alpha, gamma > 0)`` ->
     ``"Focal:focal_alpha=...;focal_gamma=..."`` and ``SoftmaxCrossEntropy()`` -> ``"MultiClass"``

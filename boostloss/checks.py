@@ -48,7 +48,8 @@ def configurations() -> list[Loss]:
 
     return [bl.get_loss(name) for name in bl.available_losses()] + [
         bl.Huber(delta=0.5, hessian="unit"), bl.Huber(delta=2, hessian="exact"), bl.AbsoluteError(hessian="unit"),
-        bl.PseudoHuber(delta=0.3, hessian="exact"), bl.LogCosh(hessian="exact"), bl.Fair(c=3, hessian="exact"),
+        bl.PseudoHuber(delta=0.3, hessian="exact"), bl.LogCosh(hessian="exact"), bl.LogCosh(scale=0.05),
+        bl.LogCosh(scale=300, hessian="exact"), bl.Fair(c=3, hessian="exact"),
         bl.Quantile(alpha=0.9), bl.Quantile(alpha=0.1, hessian="unit"), bl.MAPE(hessian="unit"),
         bl.Expectile(alpha=0.2), bl.SquaredLogError(hessian="exact"), bl.Tweedie(power=1.2),
         bl.Tweedie(power=1.8), bl.Logistic(pos_weight=3, label_smoothing=0.1), bl.Focal(alpha=0.75, gamma=0.5),

@@ -48,7 +48,7 @@ LOSS_FORMULAS = {
     "absolute_error": "|r|",
     "huber": "r^2/2 if |r| <= delta else delta (|r| - delta/2)",
     "pseudo_huber": "delta^2 (sqrt(1 + (r/delta)^2) - 1)",
-    "log_cosh": "log cosh r",
+    "log_cosh": "scale^2 log cosh(r / scale)",
     "quantile": "max(alpha (y - F), (1 - alpha) (F - y))",
     "expectile": "|alpha - 1{y < F}| r^2",
     "fair": "c^2 (|r|/c - log(1 + |r|/c))",
@@ -554,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "classes, multiclass for more classes, else regression")
     compare.add_argument("--losses", action="append", metavar="LOSS,...",
                          help="losses, comma-separated or repeated, e.g. huber:delta=2,log_cosh (default: "
-                         "regression: squared_error, huber with delta from the target's MAD, log_cosh, "
+                         "regression: squared_error, huber and log_cosh with their scale from the target's MAD, "
                          "quantile:alpha=0.5; binary: logistic, focal; multiclass: softmax_cross_entropy, "
                          "multiclass_focal)")
     compare.add_argument("--booster", choices=BOOSTERS, default="lightgbm", help="default: %(default)s")

@@ -77,8 +77,9 @@ def robust_scale(y) -> float:
 
 
 # Losses whose parameter is a scale in target units: parameter, and its multiple of robust_scale(y)
-# (the classic 95%-efficiency tunings at the normal: Huber 1.345, Fair 1.3998)
-SCALE_RULES = {"huber": ("delta", 1.345), "pseudo_huber": ("delta", 1.345), "fair": ("c", 1.3998)}
+# (the 95%-efficiency tunings at the normal: Huber's classic 1.345, Fair 1.3998, log-cosh 1.205)
+SCALE_RULES = {"huber": ("delta", 1.345), "pseudo_huber": ("delta", 1.345), "fair": ("c", 1.3998),
+               "log_cosh": ("scale", 1.205)}
 
 
 def with_target_scale(item, y):
@@ -98,12 +99,13 @@ def with_target_scale(item, y):
 
 def default_losses(task: str, y=None) -> list[str]:
     """Sensible candidates for a task. Regression: squared error, Huber with ``delta = 1.345 *
-    robust_scale(y)`` (the classic 95%-efficiency tuning, rounded to two digits; 1 without
-    ``y``), log-cosh and the median (quantile 0.5); binary: logistic and focal; multiclass:
-    softmax cross-entropy and multiclass focal."""
+    robust_scale(y)`` and log-cosh with ``scale = 1.205 * robust_scale(y)`` (the 95%-efficiency
+    tunings, rounded to two digits; 1 without ``y``) and the median (quantile 0.5); binary:
+    logistic and focal; multiclass: softmax cross-entropy and multiclass focal."""
     if task == "regression":
-        huber = "huber:delta=1" if y is None else with_target_scale("huber", y)
-        return ["squared_error", huber, "log_cosh", "quantile:alpha=0.5"]
+        if y is None:
+            return ["squared_error", "huber:delta=1", "log_cosh:scale=1", "quantile:alpha=0.5"]
+        return ["squared_error", with_target_scale("huber", y), with_target_scale("log_cosh", y), "quantile:alpha=0.5"]
     if task == "binary":
         return ["logistic", "focal"]
     if task == "multiclass":
@@ -365,7 +367,7 @@ def compare_losses(X, y, losses=None, *, task=None, booster="lightgbm", cv=5, me
     """Cross-validate each loss on ``X, y`` with the same folds and booster settings.
 
     ``losses``: names or Loss objects (default ``default_losses(task, y)``); a name without its
-    scale parameter (``huber``, ``pseudo_huber``, ``fair``) gets it from the targets
+    scale parameter (``huber``, ``pseudo_huber``, ``fair``, ``log_cosh``) gets it from the targets
     (``with_target_scale``), and the results name it with that value; ``task``:
     ``"regression"``, ``"binary"``, ``"multiclass"`` or None to infer it from ``y``; ``cv``: the
     number of folds; ``metrics``: names (default ``DEFAULT_METRICS[task]``); ``params``: extra

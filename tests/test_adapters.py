@@ -738,6 +738,7 @@ NATIVE_LOSSES = [  # (loss, the CatBoost string with the same mathematics)
     (bl.Huber(delta=2), "Huber:delta=2.0"),
     (bl.get_loss("huber:delta=0.5,hessian=unit"), "Huber:delta=0.5"),  # the Hessian policy is not the loss
     (bl.LogCosh(), "LogCosh"),
+    (bl.LogCosh(scale=1), "LogCosh"),
     (bl.Poisson(), "Poisson"),
     (bl.Tweedie(power=1.3), "Tweedie:variance_power=1.3"),
     (bl.Logistic(), "Logloss"),
@@ -755,6 +756,7 @@ NOT_NATIVE = [
     bl.Logistic(pos_weight=2.0), bl.Logistic(label_smoothing=0.1),
     bl.SoftmaxCrossEntropy(label_smoothing=0.1), bl.SoftmaxCrossEntropy(class_weight={1: 2.0}),
     bl.Focal(gamma=0.0),  # CatBoost refuses focal_gamma=0
+    bl.LogCosh(scale=2.0),  # CatBoost's LogCosh has no scale
     bl.MAPE(),  # CatBoost divides by max(1, |y|)
     bl.Gamma(), bl.Fair(), bl.PseudoHuber(), bl.MulticlassFocal(), bl.MulticlassSymmetricCrossEntropy(),
     bl.SquaredLogError(),

@@ -148,13 +148,13 @@ def test_compare_with_no_arguments_runs_on_diabetes_with_outliers(default_compar
     assert out.startswith("diabetes (scikit-learn)")
     assert "lightgbm, 200 rounds" in out and "5-fold cross-validation" in out
     rows = table_rows(out)
-    assert list(rows)[0] == "squared_error" and list(rows)[2:] == ["log_cosh", "quantile:alpha=0.5"]
-    assert list(rows)[1].startswith("huber:delta=")
+    assert list(rows)[0] == "squared_error" and list(rows)[3:] == ["quantile:alpha=0.5"]
+    assert list(rows)[1].startswith("huber:delta=") and list(rows)[2].startswith("log_cosh:scale=")
     assert sum(row.count(" *") for row in rows.values()) == 3  # one best per metric
     assert all(row.count("±") == 3 and row.endswith(" s") for row in rows.values())
     # the robust losses win against gross outliers
     mae = {name: float(row.split()[0]) for name, row in rows.items()}
-    assert min(mae["log_cosh"], mae["quantile:alpha=0.5"]) < 0.9 * mae["squared_error"]
+    assert min(mae[list(rows)[2]], mae["quantile:alpha=0.5"]) < 0.9 * mae["squared_error"]
     best = out.strip().splitlines()[-1]
     assert best.startswith("best by mae (lower is better): ") and best.split(": ")[1] != "squared_error"
 
@@ -190,11 +190,11 @@ def test_compare_default_classification_datasets(capsys, task, first):
 def test_compare_on_a_csv_with_a_categorical_column_and_a_plot(capsys, data_dir, tmp_path):
     png = tmp_path / "compare.png"
     code, out, err = run(capsys, "compare", data_dir / "houses.csv", "--target", "price", "--drop", "id,label,kind",
-                         "--losses", "huber:delta=2,log_cosh", "--losses", "quantile:alpha=0.5,hessian=unit",
+                         "--losses", "huber:delta=2,log_cosh:scale=1", "--losses", "quantile:alpha=0.5,hessian=unit",
                          "--metrics", "mae,rmse,r2", "--plot", png, *FAST)
     assert code == 0, err
     assert "240 rows, 3 features (1 categorical)" in out and "regression on column 'price'" in out
-    assert list(table_rows(out)) == ["huber:delta=2", "log_cosh", "quantile:alpha=0.5,hessian=unit"]
+    assert list(table_rows(out)) == ["huber:delta=2", "log_cosh:scale=1", "quantile:alpha=0.5,hessian=unit"]
     assert f"wrote {png} (1100x400 pixels)" in out
     check_png(png, 1100, 400)
 
@@ -223,13 +223,13 @@ def test_compare_infers_classification_from_text_labels(capsys, data_dir):
 
 def test_compare_json(capsys, data_dir):
     code, out, err = run(capsys, "compare", data_dir / "houses.csv", "--target", "price", "--json",
-                         "--losses", "squared_error,log_cosh", "--metrics", "mae", *FAST)
+                         "--losses", "squared_error,log_cosh:scale=2", "--metrics", "mae", *FAST)
     assert code == 0, err
     result = json.loads(out)
     assert result["task"] == "regression" and result["rows"] == 240 and result["cv"] == 3
-    assert [row["loss"] for row in result["results"]] == ["squared_error", "log_cosh"]
+    assert [row["loss"] for row in result["results"]] == ["squared_error", "log_cosh:scale=2"]
     assert set(result["results"][0]) == {"loss", "mae_mean", "mae_std", "fit_time"}
-    assert result["best"] in ("squared_error", "log_cosh")
+    assert result["best"] in ("squared_error", "log_cosh:scale=2")
 
 
 def test_the_console_script_compares_and_plots(tmp_path):
@@ -349,7 +349,9 @@ def test_default_losses_and_task_inference():
 
     y = np.r_[np.arange(100.0), 1e6]  # one gross outlier does not move the robust scale
     assert robust_scale(y) == pytest.approx(1.4826 * 25)  # median 50, median absolute deviation 25
-    assert default_losses("regression", y) == ["squared_error", "huber:delta=50", "log_cosh", "quantile:alpha=0.5"]
+    assert default_losses("regression", y) == ["squared_error", "huber:delta=50", "log_cosh:scale=45",
+                                               "quantile:alpha=0.5"]
+    assert default_losses("regression") == ["squared_error", "huber:delta=1", "log_cosh:scale=1", "quantile:alpha=0.5"]
     assert default_losses("binary") == ["logistic", "focal"]
     assert default_losses("multiclass") == ["softmax_cross_entropy", "multiclass_focal"]
     assert infer_task(np.array(["a", "b", "a"])) == "binary"
@@ -412,9 +414,11 @@ def test_a_loss_named_without_its_scale_takes_the_targets(capsys, tmp_path):
     assert code == 0
     delta = bl.compare._round_significant(1.345 * bl.compare.robust_scale(grams), 2)
     c = bl.compare._round_significant(1.3998 * bl.compare.robust_scale(grams), 2)
+    scale = bl.compare._round_significant(1.205 * bl.compare.robust_scale(grams), 2)
     assert delta > 1000
     rows = table_rows(out)
-    assert {f"huber:delta={delta:g}", f"fair:hessian=exact,c={c:g}", "pseudo_huber:delta=3", "log_cosh"} <= set(rows)
+    assert {f"huber:delta={delta:g}", f"fair:hessian=exact,c={c:g}", "pseudo_huber:delta=3",
+            f"log_cosh:scale={scale:g}"} <= set(rows)
     assert "scale set from the target's robust scale" in out and f"huber:delta={delta:g}" in out
     assert bl.compare.with_target_scale("huber:delta=2", grams) == "huber:delta=2"
     assert bl.compare.with_target_scale(bl.Huber(), grams) == bl.Huber()

@@ -111,6 +111,8 @@ CASES = {
     "pseudo_huber(5)": lambda: regression_case(bl.PseudoHuber(delta=5), 5.0),
     # the tails of log-cosh vary on the scale 1 (exp(-2|r|)), not |r|
     "log_cosh": lambda: regression_case(bl.LogCosh(), tail_step=False),
+    "log_cosh(0.2)": lambda: regression_case(bl.LogCosh(scale=0.2), 0.2, tail_step=False),
+    "log_cosh(40)": lambda: regression_case(bl.LogCosh(scale=40), 40.0, tail_step=False),
     "quantile(0.1)": lambda: regression_case(bl.Quantile(alpha=0.1), kinks=[0.0]),
     "quantile(0.5)": lambda: regression_case(bl.Quantile(alpha=0.5), kinks=[0.0]),
     "quantile(0.9)": lambda: regression_case(bl.Quantile(alpha=0.9), kinks=[0.0]),

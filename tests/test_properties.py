@@ -113,7 +113,7 @@ def test_policy_hessian_is_at_least_exact(loss, data):
 
 
 SECANT = [bl.Huber(), bl.Huber(delta=0.3), bl.PseudoHuber(), bl.PseudoHuber(delta=5), bl.LogCosh(),
-          bl.Fair(c=0.5)]
+          bl.LogCosh(scale=0.3), bl.LogCosh(scale=50), bl.Fair(c=0.5)]
 
 
 @pytest.mark.parametrize("loss", SECANT, ids=repr)

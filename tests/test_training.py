@@ -49,11 +49,12 @@ def test_upper_quantile_covers_on_a_large_scale_target(booster):
 @pytest.mark.parametrize("booster", BOOSTERS)
 @pytest.mark.parametrize("spec,scaled", [("quantile:alpha=0.2", "quantile:alpha=0.2"),
                                          ("absolute_error", "absolute_error"),
-                                         ("huber:delta=0.5", "huber:delta=5000"), ("log_cosh", None)])
+                                         ("huber:delta=0.5", "huber:delta=5000"),
+                                         ("log_cosh:scale=0.5", "log_cosh:scale=5000"), ("log_cosh", None)])
 def test_scaling_the_target_changes_only_the_units(booster, spec, scaled):
     """y -> 1e4 y (and a loss parameter in target units with it) gives 1e4 times the predictions.
 
-    log-cosh has no scale parameter: its shape depends on the target's units, so it is only
+    log-cosh at its default scale of 1 changes shape with the target's units, so it is only
     required to keep training (a fitted model, not a constant) at both scales."""
     X, y = heavy_tailed(2000, seed=1)
     small = BoostRegressor(MODELS[booster](), spec).fit(X, y).predict(X)

@@ -518,15 +518,15 @@ def pseudo_huber(y, raw, w, params, grad, hess):
 
 @njit(**_JIT)
 def log_cosh(y, raw, w, params, grad, hess):
-    policy = params[0]
+    policy, sc = params[0], params[1]
     s1 = s2 = _NONE
     for i in range(y.size):
         s1, s2, yi = _tally(s1, s2, y[i], i)
-        r = raw[i] - yi
+        r = (raw[i] - yi) / sc
         a = abs(r)
         m = expm1(-2.0 * a)  # tanh(a) = -m / (2 + m); sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2a)
         t = -m / (2.0 + m)
-        grad[i] = _fit(grad, t if r >= 0 else -t)
+        grad[i] = _fit(grad, sc * (t if r >= 0 else -t))
         if policy == SECANT:  # loop-invariant: LLVM unswitches the loop, the secant one needs no exp
             hess[i] = _fit(hess, 1.0 - r * r / 3.0 if a < 1e-4 else t / a)
         else:
