@@ -452,11 +452,36 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     except catboost.CatBoostError as err:
         if "All features are either constant or ignored" not in str(err):
             raise
-        n = len(y)
-        raise ValueError(f"CatBoost found no usable feature in {n} sample{'s' if n != 1 else ''}: "
-                         "every feature is constant or ignored") from None
+        _fit_constant(estimator, X, y, sample_weight, init, cat_features)
     estimator.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
     return init
+
+
+def _fit_constant(estimator, X, y, sample_weight, init, cat_features):
+    """The optimal constant where CatBoost refuses to train (every feature constant or ignored):
+    one tree (``iterations=1``) fitted to ``X`` with one numeric cell changed so that CatBoost
+    accepts it, its leaves then set to zero, so the model (the bias added by the caller) predicts
+    ``init`` everywhere, as LightGBM's one-leaf constant model does."""
+    n = len(y)
+    if n < 2:  # no cell to change: one row is constant whatever it holds
+        raise ValueError(f"CatBoost found no usable feature in {n} sample{'s' if n != 1 else ''}: "
+                         "every feature is constant or ignored")
+    X = X.copy()
+    column = 0
+    if hasattr(X, "iloc"):
+        numeric = [j for j, dtype in enumerate(X.dtypes) if dtype.kind in "biuf" and j not in (cat_features or [])]
+        if not numeric:
+            raise ValueError("CatBoost found no usable feature: every feature is constant or ignored, and none "
+                             "is numeric for boostloss's constant model")
+        column = numeric[0]
+        X.isetitem(column, X.iloc[:, column].astype(np.float64))
+        X.iloc[0, column] += 1.0
+    else:
+        X = np.array(X, dtype=np.float64)
+        X[0, column] += 1.0
+    estimator.set_params(iterations=1)  # as LightGBM's constant model: what trained, one tree
+    estimator.fit(X, y, sample_weight=sample_weight, baseline=per_row(init, len(y)))
+    estimator.set_leaf_values(np.zeros_like(estimator.get_leaf_values()))
 
 
 def predict_raw(estimator, X) -> np.ndarray:

@@ -344,6 +344,35 @@ def test_tiny_data_trains_the_optimal_constant_where_lightgbm_cannot_split():
         assert np.isfinite(regressor(booster).fit(X, y).predict(X)).all()
 
 
+def test_catboost_estimators_on_constant_features_predict_the_optimal_constant(tmp_path):
+    """Issue 16.2 on CatBoost: CatBoost refuses to train when every feature is constant (its own
+    estimator raises); boostloss's estimators fit the loss's optimal constant instead, and the
+    saved model predicts it without boostloss."""
+    rng = np.random.default_rng(4)
+    flat = np.ones((200, 2))
+    target = np.exp(rng.normal(size=200))
+    with pytest.raises(cb.CatBoostError, match="constant"):
+        cb.CatBoostRegressor(iterations=5, verbose=0, allow_writing_files=False).fit(flat, target)
+    frame = pd.DataFrame({"a": np.zeros(200, dtype=np.int64), "city": pd.Categorical(["x"] * 200)})
+    for X, kw in [(flat, {}), (frame, {"cat_features": ["city"]})]:
+        for loss in ("huber", "quantile:alpha=0.8", "poisson"):
+            loss = bl.get_loss(loss)
+            model = BoostRegressor(cb.CatBoostRegressor(verbose=0, allow_writing_files=False, **kw), loss=loss)
+            model.fit(X, target)
+            constant = loss.inverse_link(np.array([loss.init_score(target)]))[0]
+            np.testing.assert_allclose(model.predict(X), constant, rtol=1e-6)
+            assert model.estimator_.tree_count_ == 1  # one tree, its leaves zero
+        model.estimator_.save_model(str(tmp_path / "m.cbm"))
+        served = cb.CatBoost().load_model(str(tmp_path / "m.cbm"))
+        np.testing.assert_allclose(served.predict(X, prediction_type="RawFormulaVal"),
+                                   bl.Poisson().init_score(target), rtol=1e-6)
+    labels = np.arange(200) % 2
+    proba = BoostClassifier(cb.CatBoostClassifier(verbose=0, allow_writing_files=False), loss="focal",
+                            prefer_native=False).fit(flat, labels).predict_proba(flat)
+    constant = bl.Focal().inverse_link(np.array([bl.Focal().init_score(labels)]))[0]
+    np.testing.assert_allclose(proba[:, 1], constant, rtol=1e-6)
+
+
 def test_nested_parameters_whatever_form_loss_and_estimator_take():
     """Issue 16.3: a loss given by name and the default estimator=None take nested parameters
     in get_params, set_params, clone and searches."""
