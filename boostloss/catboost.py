@@ -293,6 +293,8 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     with leaf refits (``loss.refits_leaves``) the Python objective takes
     ``leaf_estimation_iterations=LEAF_STEPS`` unless ``params`` set it (see ``_leaf_steps``).
     Labels and weights are validated first. Other keyword arguments go to ``CatBoost.fit``.
+    Where every feature of a numeric ``pool`` is constant (CatBoost refuses to train) the model
+    is the optimal constant (``_zero_leaves``).
     """
     catboost = _catboost()
     loss = get_loss(loss)
@@ -327,6 +329,13 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
             _set_rows(data, [tuple(init.tolist())] * data.num_row())  # the start, on every row
         with checked:
             model.fit(pool, eval_set=eval_set, **fit_kwargs)
+    except catboost.CatBoostError as err:
+        if _NO_FEATURE not in str(err) or len(pool.get_cat_feature_indices()) or len(pool.get_text_feature_indices()):
+            raise
+        model = catboost.CatBoost({**params, "iterations": 1})
+        model.fit(catboost.Pool(_one_cell_changed(pool.get_features()), labels, weight=_pool_weight(pool),
+                                baseline=pool.get_baseline(), feature_names=pool.get_feature_names()))
+        _zero_leaves(model)
     finally:
         for data, baseline in zip(pools, saved, strict=True):
             _restore_baseline(data, baseline)
@@ -450,38 +459,48 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         estimator.fit(X, y, sample_weight=sample_weight, baseline=per_row(init, len(y)), eval_set=pools or None,
                       early_stopping_rounds=early_stopping_rounds, **fit_params)
     except catboost.CatBoostError as err:
-        if "All features are either constant or ignored" not in str(err):
+        if _NO_FEATURE not in str(err):
             raise
-        _fit_constant(estimator, X, y, sample_weight, init, cat_features)
+        estimator.set_params(iterations=1)  # as LightGBM's constant model: what trained, one tree
+        estimator.fit(_one_cell_changed(X, cat_features), y, sample_weight=sample_weight,
+                      baseline=per_row(init, len(y)))
+        _zero_leaves(estimator)
     estimator.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
     return init
 
 
-def _fit_constant(estimator, X, y, sample_weight, init, cat_features):
-    """The optimal constant where CatBoost refuses to train (every feature constant or ignored):
-    one tree (``iterations=1``) fitted to ``X`` with one numeric cell changed so that CatBoost
-    accepts it, its leaves then set to zero, so the model (the bias added by the caller) predicts
-    ``init`` everywhere, as LightGBM's one-leaf constant model does."""
-    n = len(y)
+_NO_FEATURE = "All features are either constant or ignored"
+
+
+def _one_cell_changed(X, cat_features=()):
+    """A copy of ``X`` with its first numeric feature raised by 1 in the first row: data every
+    feature of which is constant, made acceptable to CatBoost for ``_zero_leaves``."""
+    n = len(X)
     if n < 2:  # no cell to change: one row is constant whatever it holds
         raise ValueError(f"CatBoost found no usable feature in {n} sample{'s' if n != 1 else ''}: "
                          "every feature is constant or ignored")
-    X = X.copy()
-    column = 0
-    if hasattr(X, "iloc"):
-        numeric = [j for j, dtype in enumerate(X.dtypes) if dtype.kind in "biuf" and j not in (cat_features or [])]
-        if not numeric:
-            raise ValueError("CatBoost found no usable feature: every feature is constant or ignored, and none "
-                             "is numeric for boostloss's constant model")
-        column = numeric[0]
-        X.isetitem(column, X.iloc[:, column].astype(np.float64))
-        X.iloc[0, column] += 1.0
-    else:
+    if not hasattr(X, "iloc"):
         X = np.array(X, dtype=np.float64)
-        X[0, column] += 1.0
-    estimator.set_params(iterations=1)  # as LightGBM's constant model: what trained, one tree
-    estimator.fit(X, y, sample_weight=sample_weight, baseline=per_row(init, len(y)))
-    estimator.set_leaf_values(np.zeros_like(estimator.get_leaf_values()))
+        X[0, 0] += 1.0
+        return X
+    cats = set(cat_features or ())
+    numeric = [j for j, (name, dtype) in enumerate(X.dtypes.items())
+               if dtype.kind in "biuf" and j not in cats and name not in cats]
+    if not numeric:
+        raise ValueError("CatBoost found no usable feature: every feature is constant or ignored, and none "
+                         "is numeric for boostloss's constant model")
+    X = X.copy()
+    X.isetitem(numeric[0], X.iloc[:, numeric[0]].astype(np.float64))
+    X.iloc[0, numeric[0]] += 1.0
+    return X
+
+
+def _zero_leaves(model):
+    """Where CatBoost refuses to train (every feature constant), boostloss's model is the optimal
+    constant: ``model`` has been fitted for one iteration on ``_one_cell_changed`` data; its leaves
+    set to zero, it predicts its bias (the start, set by the caller) everywhere, as LightGBM's
+    one-leaf constant model does."""
+    model.set_leaf_values(np.zeros_like(model.get_leaf_values()))
 
 
 def predict_raw(estimator, X) -> np.ndarray:

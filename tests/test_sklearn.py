@@ -366,6 +366,15 @@ def test_catboost_estimators_on_constant_features_predict_the_optimal_constant(t
         served = cb.CatBoost().load_model(str(tmp_path / "m.cbm"))
         np.testing.assert_allclose(served.predict(X, prediction_type="RawFormulaVal"),
                                    bl.Poisson().init_score(target), rtol=1e-6)
+    model = bl.catboost.train("huber", {"iterations": 20, "verbose": 0, "allow_writing_files": False},
+                              cb.Pool(flat, target, weight=np.arange(1.0, 201.0)))
+    np.testing.assert_allclose(model.predict(flat, prediction_type="RawFormulaVal"),
+                               bl.Huber().init_score(target, np.arange(1.0, 201.0)), rtol=1e-6)
+    three = np.arange(200) % 3
+    model = bl.catboost.train("softmax_cross_entropy", {"iterations": 20, "verbose": 0, "allow_writing_files": False},
+                              cb.Pool(flat, three))
+    np.testing.assert_allclose(bl.catboost.predict(model, flat, "softmax_cross_entropy"),
+                               np.tile(np.bincount(three) / 200, (200, 1)), rtol=1e-6)
     labels = np.arange(200) % 2
     proba = BoostClassifier(cb.CatBoostClassifier(verbose=0, allow_writing_files=False), loss="focal",
                             prefer_native=False).fit(flat, labels).predict_proba(flat)
