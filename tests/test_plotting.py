@@ -52,7 +52,7 @@ def test_a_list_value_sweeps_given_values_but_per_class_vectors_stay_vectors():
 def test_curve_labels_show_what_differs():
     assert plotting.curve_labels(plotting.expand_losses("huber")) == ["delta=0.5", "delta=1", "delta=2"]
     assert plotting.curve_labels(plotting.expand_losses("huber:delta=2", "log_cosh")) == ["huber:delta=2",
-                                                                                          "log_cosh"]
+                                                                                          "log_cosh:scale=1"]
 
 
 # --------------------------------------------------------------------------- the curves
@@ -100,7 +100,7 @@ def test_plot_loss_draws_a_row_per_task(tmp_path):
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["loss", "gradient", "Hessian"] * 2
     regression, binary = fig.axes[0], fig.axes[3]
-    assert [t.get_text() for t in regression.get_legend().get_texts()] == ["huber:delta=1", "log_cosh"]
+    assert [t.get_text() for t in regression.get_legend().get_texts()] == ["huber:delta=1", "log_cosh:scale=1"]
     assert [t.get_text() for t in binary.get_legend().get_texts()] == ["focal:alpha=0.25,gamma=2"]
     assert regression.get_xlabel() != binary.get_xlabel()
 
