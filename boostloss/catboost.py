@@ -294,7 +294,7 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     ``leaf_estimation_iterations=LEAF_STEPS`` unless ``params`` set it (see ``_leaf_steps``).
     Labels and weights are validated first. Other keyword arguments go to ``CatBoost.fit``.
     Where every feature of a numeric ``pool`` is constant (CatBoost refuses to train) the model
-    is the optimal constant (``_zero_leaves``).
+    is the optimal constant (``_fit_constant``).
     """
     catboost = _catboost()
     loss = get_loss(loss)
@@ -333,9 +333,8 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
         if _NO_FEATURE not in str(err) or len(pool.get_cat_feature_indices()) or len(pool.get_text_feature_indices()):
             raise
         model = catboost.CatBoost({**params, "iterations": 1})
-        model.fit(catboost.Pool(_one_cell_changed(pool.get_features()), labels, weight=_pool_weight(pool),
-                                baseline=pool.get_baseline(), feature_names=pool.get_feature_names()))
-        _zero_leaves(model)
+        _fit_constant(model, pool.get_features(), labels, _pool_weight(pool), pool.get_baseline(),
+                      feature_names=pool.get_feature_names())
     finally:
         for data, baseline in zip(pools, saved, strict=True):
             _restore_baseline(data, baseline)
@@ -462,9 +461,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         if _NO_FEATURE not in str(err):
             raise
         estimator.set_params(iterations=1)  # as LightGBM's constant model: what trained, one tree
-        estimator.fit(_one_cell_changed(X, cat_features), y, sample_weight=sample_weight,
-                      baseline=per_row(init, len(y)))
-        _zero_leaves(estimator)
+        _fit_constant(estimator, X, y, sample_weight, per_row(init, len(y)), cat_features=cat_features)
     estimator.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
     return init
 
@@ -474,7 +471,7 @@ _NO_FEATURE = "All features are either constant or ignored"
 
 def _one_cell_changed(X, cat_features=()):
     """A copy of ``X`` with its first numeric feature raised by 1 in the first row: data every
-    feature of which is constant, made acceptable to CatBoost for ``_zero_leaves``."""
+    feature of which is constant, made acceptable to CatBoost for ``_fit_constant``."""
     n = len(X)
     if n < 2:  # no cell to change: one row is constant whatever it holds
         raise ValueError(f"CatBoost found no usable feature in {n} sample{'s' if n != 1 else ''}: "
@@ -495,11 +492,13 @@ def _one_cell_changed(X, cat_features=()):
     return X
 
 
-def _zero_leaves(model):
+def _fit_constant(model, X, y, weight, baseline, cat_features=None, feature_names=None):
     """Where CatBoost refuses to train (every feature constant), boostloss's model is the optimal
-    constant: ``model`` has been fitted for one iteration on ``_one_cell_changed`` data; its leaves
-    set to zero, it predicts its bias (the start, set by the caller) everywhere, as LightGBM's
-    one-leaf constant model does."""
+    constant: ``model`` (set to one iteration) is fitted on ``_one_cell_changed`` data and its
+    leaves set to zero, so it predicts its bias (the start, set by the caller) everywhere, as
+    LightGBM's one-leaf constant model does."""
+    model.fit(_catboost().Pool(_one_cell_changed(X, cat_features), y, weight=weight, baseline=baseline,
+                               cat_features=cat_features, feature_names=feature_names))
     model.set_leaf_values(np.zeros_like(model.get_leaf_values()))
 
 

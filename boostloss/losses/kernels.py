@@ -519,10 +519,11 @@ def pseudo_huber(y, raw, w, params, grad, hess):
 @njit(**_JIT)
 def log_cosh(y, raw, w, params, grad, hess):
     policy, sc = params[0], params[1]
+    inv = 1.0 / sc  # a multiply per row, not a division
     s1 = s2 = _NONE
     for i in range(y.size):
         s1, s2, yi = _tally(s1, s2, y[i], i)
-        r = (raw[i] - yi) / sc
+        r = (raw[i] - yi) * inv
         a = abs(r)
         m = expm1(-2.0 * a)  # tanh(a) = -m / (2 + m); sech^2(a) = 4 e / (1 + e)^2 with e = exp(-2a)
         t = -m / (2.0 + m)
