@@ -291,7 +291,8 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     Python objective; the default ``eval_metric`` is the loss either way, as CatBoost's own
     metric where its value is the same (``native_metric``), else ``metric(loss)``. For losses
     with leaf refits (``loss.refits_leaves``) the Python objective takes
-    ``leaf_estimation_iterations=LEAF_STEPS`` unless ``params`` set it (see ``_leaf_steps``).
+    ``leaf_estimation_iterations=LEAF_STEPS``, for the margin losses Bernoulli sampling, unless
+    ``params`` set them (see ``_objective_defaults``).
     Labels and weights are validated first. Other keyword arguments go to ``CatBoost.fit``.
     Where every feature of a numeric ``pool`` is constant (CatBoost refuses to train) the model
     is the optimal constant (``_fit_constant``).
@@ -308,7 +309,7 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     if native is None:
         # CatBoost evaluates the objective in blocks of rows: the scale is fixed here, on all rows
         params["loss_function"] = objective(loss, boosting_scale(loss, labels, _pool_weight(pool), init))
-        params.update(_leaf_steps(loss, params))
+        params.update(_objective_defaults(loss, params))
     else:
         params["loss_function"] = native
         # the baselines below carry the start (CatBoost refuses boost_from_average with them)
@@ -345,18 +346,31 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
 LEAF_STEPS = 5
 
 
-def _leaf_steps(loss, params) -> dict:
-    """``{"leaf_estimation_iterations": LEAF_STEPS}`` for a loss with leaf refits, unless set.
+def _objective_defaults(loss, params) -> dict:
+    """Parameters the Python objective of ``loss`` needs, unless ``params`` set them.
 
-    CatBoost refuses leaf refits (``leaf_estimation_method="Exact"``) for Python objectives;
-    it takes several Newton steps per leaf instead, each with the gradients and Hessians at the
-    leaf's current value. With the IRLS Hessians of the piecewise-linear losses these steps
-    are IRLS iterations towards each leaf's weighted quantile (its exact refit). With five the
-    quantile, MAE and MAPE models score 0.95 of CatBoost's own (geometric mean of the fixed-round
-    ratios of ``benchmarks/realdata.py``), at 1.7-2x the time of one step."""
-    if not loss.refits_leaves or params.get("leaf_estimation_iterations") is not None:
-        return {}
-    return {"leaf_estimation_iterations": LEAF_STEPS}
+    Leaf refits (``loss.refits_leaves``): ``leaf_estimation_iterations=LEAF_STEPS``. CatBoost
+    refuses leaf refits (``leaf_estimation_method="Exact"``) for Python objectives; it takes
+    several Newton steps per leaf instead, each with the gradients and Hessians at the leaf's
+    current value. With the IRLS Hessians of the piecewise-linear losses these steps are IRLS
+    iterations towards each leaf's weighted quantile (its exact refit). With five the quantile,
+    MAE and MAPE models score 0.95 of CatBoost's own (geometric mean of the fixed-round ratios
+    of ``benchmarks/realdata.py``), at 1.7-2x the time of one step.
+
+    Gradients that vanish on settled rows (``loss.gradient_can_vanish``, the margin losses):
+    ``bootstrap_type="Bernoulli"`` at CatBoost's CPU default rate (``subsample=0.8``) where no
+    bootstrap is named. CatBoost's CPU default MVS samples rows by ``|g|``: it never samples a
+    settled row, dropping the Hessian the policy gives it, and stops with "Too few sampling
+    units" once every row is settled (a separable training set)."""
+    out = {}
+    if loss.refits_leaves and params.get("leaf_estimation_iterations") is None:
+        out["leaf_estimation_iterations"] = LEAF_STEPS
+    if (loss.gradient_can_vanish and params.get("bootstrap_type") is None
+            and params.get("task_type") in (None, "CPU")):
+        out["bootstrap_type"] = "Bernoulli"
+        if params.get("subsample") is None:
+            out["subsample"] = 0.8
+    return out
 
 
 def _set_rows(pool, rows: list) -> None:
@@ -438,7 +452,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     native = native_loss(loss) if prefer_native else None
     if native is None:
         estimator.set_params(loss_function=objective(loss, boosting_scale(loss, y, sample_weight, init)),
-                             **_leaf_steps(loss, estimator.get_params()))
+                             **_objective_defaults(loss, estimator.get_params()))
     else:  # the baselines below carry the start (CatBoost refuses boost_from_average with them)
         estimator.set_params(loss_function=native, boost_from_average=False)
         if loss.link.name in ("logit", "softmax"):  # its own classification losses keep the labels,

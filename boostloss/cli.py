@@ -61,6 +61,10 @@ LOSS_FORMULAS = {
     "focal": "-alpha_t (1 - p)^gamma log p",
     "exponential": "exp(-s F), s = 2y - 1",
     "symmetric_cross_entropy": "alpha (-log p) + 4 beta (1 - p)",
+    "hinge": "max(0, 1 - s F), s = 2y - 1",
+    "perceptron": "max(0, -s F), s = 2y - 1",
+    "squared_hinge": "max(0, 1 - s F)^2, s = 2y - 1",
+    "modified_huber": "max(0, 1 - s F)^2 if s F >= -1 else -4 s F, s = 2y - 1",
     "softmax_cross_entropy": "-c_y sum_j t_j log p_j, t the smoothed one-hot label",
     "multiclass_focal": "-alpha_y (1 - p_y)^gamma log p_y",
 }
@@ -393,8 +397,10 @@ def print_comparison(result) -> None:
         means = [result.mean(loss, metric) for loss in result.losses]
         digits = _decimals(means)
         best = result.best(metric)
-        columns[metric] = [f"{result.mean(loss, metric):.{digits}f} {pm} {result.std(loss, metric):.{digits}f}"
-                           + (" *" if loss == best else "  ") for loss in result.losses]
+        columns[metric] = [(f"{result.mean(loss, metric):.{digits}f} {pm} {result.std(loss, metric):.{digits}f}"
+                            if np.isfinite(result.mean(loss, metric)) else "n/a")  # no probabilities (hinge)
+                           + (" *" if loss == best and np.isfinite(result.mean(loss, metric)) else "  ")
+                           for loss in result.losses]
     rows = [[loss, *(columns[m][i] for m in result.metrics), f"{np.mean(result.fit_times[loss]):.2f} s"]
             for i, loss in enumerate(result.losses)]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

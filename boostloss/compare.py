@@ -146,6 +146,9 @@ class Scorer:
     name: str
     higher_is_better: bool
     func: object = field(repr=False, compare=False)
+    # False when class scores in the columns serve as well as probabilities (ranks, argmax), so
+    # the score exists for a margin loss that gives no probabilities (hinge, perceptron)
+    needs_probabilities: bool = True
 
     def __call__(self, y, pred) -> float:
         return float(self.func(y, pred))
@@ -166,7 +169,8 @@ def _roc_auc(y, proba):
     return skm.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
 
 
-# name -> (higher is better, score(y, proba), binary only)
+# name -> (higher is better, score(y, proba), binary only); _RANKS also take class scores
+_RANKS = ("accuracy", "balanced_accuracy", "roc_auc", "f1", "average_precision")
 _CLASSIFICATION = {
     "log_loss": (False, lambda y, p: skm.log_loss(y, p, labels=np.arange(p.shape[1])), False),
     "accuracy": (True, lambda y, p: skm.accuracy_score(y, p.argmax(axis=1)), False),
@@ -215,7 +219,7 @@ def get_scorer(name: str, task: str) -> Scorer:
         higher, func, binary_only = _CLASSIFICATION[name]
         if binary_only and task != "binary":
             raise ValueError(f"metric {name!r} is for binary classification; the task is {task}")
-        return Scorer(name, higher, func)
+        return Scorer(name, higher, func, needs_probabilities=name not in _RANKS)
     choices = ", ".join([*_CLASSIFICATION, "or a classification loss"])
     try:
         metric = get_metric(name)
@@ -341,16 +345,19 @@ class Comparison:
         """The loss with the best mean on ``metric`` (default: the first metric)."""
         metric = metric or self.metrics[0]
         sign = -1.0 if self.higher_is_better[metric] else 1.0
-        return min(self.losses, key=lambda loss: sign * self.mean(loss, metric))
+        scored = [loss for loss in self.losses if np.isfinite(self.mean(loss, metric))]
+        return min(scored or self.losses, key=lambda loss: sign * self.mean(loss, metric))
 
     def summary(self) -> list[dict]:
-        """One dict per loss: ``{"loss", "<metric>_mean", "<metric>_std", ..., "fit_time"}``."""
+        """One dict per loss: ``{"loss", "<metric>_mean", "<metric>_std", ..., "fit_time"}``; None
+        for a score the loss has not (a probability score of a loss without probabilities)."""
         rows = []
         for loss in self.losses:
             row = {"loss": loss}
             for metric in self.metrics:
-                row[f"{metric}_mean"] = self.mean(loss, metric)
-                row[f"{metric}_std"] = self.std(loss, metric)
+                scored = bool(np.isfinite(self.scores[loss][metric]).all())
+                row[f"{metric}_mean"] = self.mean(loss, metric) if scored else None
+                row[f"{metric}_std"] = self.std(loss, metric) if scored else None
             row["fit_time"] = float(np.mean(self.fit_times[loss]))
             rows.append(row)
         return rows
@@ -416,9 +423,10 @@ def compare_losses(X, y, losses=None, *, task=None, booster="lightgbm", cv=5, me
                     model.fit(_rows(X, train), y[train])
                     fit_times[name][i] = time.perf_counter() - start
                     X_test = _rows(X, test)
-                    pred = model.predict(X_test) if task == "regression" else model.predict_proba(X_test)
+                    pred, has_proba = _test_predictions(model, task, X_test)
                 for scorer in scorers:
-                    scores[name][scorer.name][i] = scorer(y[test], pred)
+                    scores[name][scorer.name][i] = (scorer(y[test], pred) if has_proba or not scorer.needs_probabilities
+                                                    else np.nan)
                 if bar is not None:
                     bar.update()
     finally:
@@ -426,6 +434,18 @@ def compare_losses(X, y, losses=None, *, task=None, booster="lightgbm", cv=5, me
             bar.close()
     return Comparison(task, booster, len(folds), names, [s.name for s in scorers],
                       {s.name: s.higher_is_better for s in scorers}, scores, fit_times)
+
+
+def _test_predictions(model, task, X):
+    """Predictions (regression) or class probabilities, and whether they are probabilities: a
+    margin loss without them (hinge) gives its decision values ``[-F, F]`` as class scores,
+    which rank and argmax as probabilities would; its probability scores are then NaN."""
+    if task == "regression":
+        return model.predict(X), True
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X), True
+    raw = model.decision_function(X)
+    return np.column_stack([-raw, raw]), False
 
 
 def _prepare_target(y, task):

@@ -45,6 +45,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._booster import import_booster, per_row
@@ -53,6 +54,7 @@ from .losses.base import check_sample_weight
 from .losses.binary import BinaryLoss
 from .losses.multiclass import TwoClassView
 from .registry import get_loss
+from .sklearn import estimates_probabilities
 from .xgboost import XGBoostMetric
 
 SKETCH_SIZE = 1024  # points a partition contributes to the summary of its targets
@@ -418,14 +420,18 @@ def xgboost_metric(metric_or_loss, loss=None) -> ExactXGBoostMetric:
 
 
 # --------------------------------------------------------------------------- prediction
-def _raw_to_units(raw, loss, columns: bool = False):
-    """``loss.inverse_link`` on a Dask array of raw scores, block by block. With ``columns``,
-    one-output scores become ``(n, 2)`` probabilities of classes 0 and 1."""
+def _dask_array(raw):
+    """Raw scores as a Dask array (from a Dask frame or series, or an in-memory array)."""
     da = _array_module()
     if _is_frame(raw):
         raw = raw.to_dask_array()
-    if not isinstance(raw, da.Array):
-        raw = da.asarray(np.asarray(raw))
+    return raw if isinstance(raw, da.Array) else da.asarray(np.asarray(raw))
+
+
+def _raw_to_units(raw, loss, columns: bool = False):
+    """``loss.inverse_link`` on a Dask array of raw scores, block by block. With ``columns``,
+    one-output scores become ``(n, 2)`` probabilities of classes 0 and 1."""
+    raw = _dask_array(raw)
     link = loss.inverse_link
     if raw.ndim == 2 or not columns:
         return raw.map_blocks(link, dtype=np.float64)
@@ -682,15 +688,19 @@ class BoostClassifier(ClassifierMixin, _DaskBoostBase):
         """Raw margins (a Dask array): ``(n,)`` log-odds of the second class on two classes, else ``(n, k)``."""
         return self._raw(X)
 
+    @available_if(estimates_probabilities)
     def predict_proba(self, X):
-        """Class probabilities, a Dask array of shape ``(n, n_classes)``, rows summing to 1."""
+        """Class probabilities, a Dask array of shape ``(n, n_classes)``, rows summing to 1 (absent
+        for the losses without probabilities, as in ``boostloss.sklearn.BoostClassifier``)."""
         return _raw_to_units(self._raw(X), self.loss_, columns=True)
 
     def predict(self, X):
-        """The most probable class label (a Dask array)."""
+        """The most probable class label (for a margin loss, the side of the margin), a Dask array."""
         classes = self.classes_
-        return self.predict_proba(X).map_blocks(lambda p: classes[np.argmax(p, axis=1)], drop_axis=1,
-                                                dtype=classes.dtype)
+        raw = _dask_array(self._raw(X))
+        if raw.ndim == 2:
+            return raw.map_blocks(lambda r: classes[np.argmax(r, axis=1)], drop_axis=1, dtype=classes.dtype)
+        return raw.map_blocks(lambda r: classes[(r > 0).astype(np.intp)], dtype=classes.dtype)
 
 
 def _classes(y) -> np.ndarray:

@@ -29,6 +29,7 @@ class ProbabilityLink(Link):
     """Sigmoid for one column of raw scores, softmax for several."""
 
     name = "probability"
+    gives_probabilities = True
 
     def inverse(self, raw):
         raw = np.asarray(raw, dtype=np.float64)
@@ -208,5 +209,7 @@ class LossMetric(Metric):
         return self.loss.loss(y, raw)
 
     def score(self, y, pred, sample_weight=None):
-        """The loss on predictions in the target's units (mapped back through the link)."""
-        return super().score(y, self.loss.link(pred), sample_weight)
+        """The loss on predictions in the target's units (mapped back through the link); for the
+        margin losses, whose link loses information (a clip, a sign), on the decision values
+        (raw scores), as scikit-learn's ``hinge_loss``."""
+        return super().score(y, self.loss.link(pred) if self.loss.link.invertible else pred, sample_weight)

@@ -126,14 +126,15 @@ def loss_curves(loss: Loss, x) -> dict:
 
     Regression: ``x`` is the raw score minus the raw score of a reference target (0, or 1 when
     the loss needs positive or non-zero targets), i.e. the residual for identity-link losses.
-    Binary: ``x`` is the raw score (log-odds) of a positive row. Multiclass: ``x`` is the
+    Binary: ``x`` is the raw score (log-odds, or margin) of a positive row. Multiclass: ``x`` is the
     score of the true class among three, the others 0; derivatives are taken along it.
     """
     loss = get_loss(loss)
     x = np.asarray(x, dtype=np.float64)
     task = loss_task(loss)
     if task == "binary":
-        y, raw, label = np.ones_like(x), x, "raw score F (log-odds) of a positive row"
+        what = "log-odds" if loss.link.name == "logit" else "margin"
+        y, raw, label = np.ones_like(x), x, f"raw score F ({what}) of a positive row"
     elif task == "multiclass":
         k = MULTICLASS_PLOT_CLASSES
         y = np.zeros_like(x)

@@ -14,6 +14,7 @@ LOSSES = {cls.name: cls for cls in (
     L.SquaredError, L.AbsoluteError, L.Huber, L.PseudoHuber, L.LogCosh, L.Quantile, L.Expectile,
     L.Fair, L.MAPE, L.SquaredLogError, L.Poisson, L.Gamma, L.Tweedie,
     L.Logistic, L.Focal, L.Exponential, L.SymmetricCrossEntropy,
+    L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
     L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy,
 )}
 METRICS = {cls.name: cls for cls in (M.MAE, M.RMSE, M.MAPE, M.SMAPE, M.Pinball, M.LogLoss)}

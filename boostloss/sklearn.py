@@ -17,6 +17,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -262,6 +263,23 @@ class BoostRegressor(RegressorMixin, _BoostBase):
         return self.loss_.inverse_link(raw)
 
 
+def estimates_probabilities(classifier) -> bool:
+    """True when a classifier's loss (``loss_`` once fitted, else ``loss``) estimates class
+    probabilities; AttributeError naming the loss otherwise, so ``predict_proba`` is absent
+    (``available_if``) for the losses whose minimiser is only the sign of the margin."""
+    loss = getattr(classifier, "loss_", None)
+    if loss is None:
+        try:
+            loss = get_loss(classifier.loss)
+        except (TypeError, ValueError):  # fit reports a bad loss
+            return True
+    if not loss.link.gives_probabilities:
+        raise AttributeError(f"{type(classifier).__name__}: loss {loss.name!r} estimates no probabilities (its "
+                             "minimiser is the sign of the margin); use predict or decision_function, or a loss "
+                             "such as 'logistic' or 'modified_huber'")
+    return True
+
+
 class BoostClassifier(ClassifierMixin, _BoostBase):
     """A booster trained with a boostloss binary or multiclass loss.
 
@@ -278,7 +296,9 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
     early_stopping_rounds, eval_metric, prefer_native : as for ``BoostRegressor``.
 
     Labels may be of any type; ``classes_`` holds them sorted. ``predict_proba`` returns
-    probabilities whose rows sum to 1, ``decision_function`` the raw margins.
+    probabilities whose rows sum to 1, ``decision_function`` the raw margins. A loss whose
+    minimiser is no probability (``hinge``, ``perceptron``) has no ``predict_proba`` (it raises
+    ``AttributeError``, so ``hasattr`` says False); ``predict`` then takes the sign of the margin.
     """
 
     _kind = "classifier"
@@ -354,6 +374,7 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
         """Raw margins: ``(n,)`` log-odds of the second class on two classes, else ``(n, k)`` scores."""
         return self._raw(X)
 
+    @available_if(estimates_probabilities)
     def predict_proba(self, X):
         """Class probabilities, shape ``(n, n_classes)``, rows summing to 1."""
         raw = self._raw(X)
@@ -361,6 +382,8 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
         return proba if proba.ndim == 2 else np.column_stack([1.0 - proba, proba])
 
     def predict(self, X):
-        """The most probable class label."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        """The most probable class label (for a margin loss, the side of the margin)."""
+        raw = self._raw(X)
+        if raw.ndim == 2:
+            return self.classes_[np.argmax(raw, axis=1)]
+        return self.classes_[(raw > 0).astype(np.intp)]

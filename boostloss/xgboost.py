@@ -261,16 +261,19 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
 # the output space of XGBoost's objectives, for base_score: raw margin -> stored value, and back
 _TO_OUTPUT = {"logit": lambda m: 1.0 / (1.0 + np.exp(-m)), "log": np.exp}
 _TO_MARGIN = {"binary:logistic": lambda p: np.log(p) - np.log1p(-p), "count:poisson": np.log, "reg:gamma": np.log,
-              "reg:tweedie": np.log}
+              "reg:tweedie": np.log, "binary:hinge": lambda m: m}
 
 
 def _serving_objective(loss, n_classes: int):
     """The built-in objective whose prediction transform is the loss's inverse link, as XGBoost's
-    model JSON records it, and the link's name; None for the identity link (kept as trained)."""
+    model JSON records it, and the link's name; None for the identity link and the margin link
+    of the squared hinge and modified Huber (kept as trained: the served value is the raw ``F``)."""
     if loss.is_multiclass:
         return {"name": "multi:softprob", "softmax_multiclass_param": {"num_class": str(n_classes)}}, None
     if loss.link.name == "logit":
         return {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}}, "logit"
+    if loss.link.name == "sign":  # hinge, perceptron: predict gives the label 1{F > 0}, as boostloss
+        return {"name": "binary:hinge"}, None
     if loss.link.name == "log":
         if loss.name == "tweedie":
             power = {"tweedie_variance_power": repr(float(loss.power))}
@@ -298,10 +301,15 @@ def declare_objective(booster, loss) -> str:
     return target[0]["name"]
 
 
+def _base_scores(param) -> np.ndarray:
+    """The base_score of a model's ``learner_model_param`` (a string such as ``"[5E-1]"``)."""
+    return np.array([float(v) for v in param["base_score"].strip("[]").split(",")])
+
+
 def _set_objective(learner, objective, link):
     """Replace the objective in a model's learner JSON, converting base_score to its output space."""
     param = learner["learner_model_param"]
-    stored = np.array([float(v) for v in param["base_score"].strip("[]").split(",")])
+    stored = _base_scores(param)
     margin = _TO_MARGIN.get(learner["objective"]["name"], lambda v: v)(stored)
     value = _TO_OUTPUT[link](margin) if link else margin
     learner["objective"] = objective
@@ -386,8 +394,13 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         end_refit(obj)
         estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss))
     # as XGBoost does after fitting a named objective: the estimator names what its model
-    # declares, so that converters reading it (onnxmltools) convert the model
-    estimator.set_params(objective=declare_objective(estimator.get_booster(), loss))
+    # declares, so that converters reading it (onnxmltools) convert the model; and its base_score
+    # is the model's, in that objective's output space, since XGBoost's set_params writes every
+    # estimator parameter into the booster (the margin start read as a Poisson mean, otherwise)
+    booster = estimator.get_booster()
+    name = declare_objective(booster, loss)
+    stored = _base_scores(json.loads(booster.save_config())["learner"]["learner_model_param"])
+    estimator.set_params(objective=name, base_score=stored.tolist() if loss.is_multiclass else float(stored[0]))
     return init
 
 

@@ -213,6 +213,8 @@ XGB_TWINS = {
                 {"objective": "reg:tweedie", "tweedie_variance_power": 1.3}, np.exp),
     "pseudohuber": (bl.PseudoHuber(delta=2.0, hessian="exact"), "heavy",
                     {"objective": "reg:pseudohubererror", "huber_slope": 2.0}, float),
+    # binary:hinge: g = -s, h = 1 inside the margin, 0 (FLT_MIN) past it; base_score is a margin
+    "hinge": (bl.Hinge(hessian="active"), "binary", {"objective": "binary:hinge"}, float),
 }
 
 

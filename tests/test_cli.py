@@ -422,3 +422,29 @@ def test_a_loss_named_without_its_scale_takes_the_targets(capsys, tmp_path):
     assert "scale set from the target's robust scale" in out and f"huber:delta={delta:g}" in out
     assert bl.compare.with_target_scale("huber:delta=2", grams) == "huber:delta=2"
     assert bl.compare.with_target_scale(bl.Huber(), grams) == bl.Huber()
+
+
+def test_compare_margin_losses_score_what_they_have(capsys, data_dir):
+    """hinge estimates no probabilities: its log loss is n/a (JSON null), its ranks and labels
+    are scored on its margins; modified Huber has both."""
+    from sklearn.datasets import load_breast_cancer
+
+    from boostloss.compare import compare_losses
+
+    X, y = load_breast_cancer(return_X_y=True)
+    result = compare_losses(X, y, ["logistic", "hinge", "modified_huber"], cv=2, n_estimators=60,
+                            metrics=["log_loss", "roc_auc", "accuracy"], progress=False)
+    assert np.isnan(result.scores["hinge"]["log_loss"]).all()
+    assert np.isfinite(result.scores["modified_huber"]["log_loss"]).all()
+    assert result.mean("hinge", "roc_auc") > 0.95 and result.mean("hinge", "accuracy") > 0.9
+    assert result.best() in ("logistic", "modified_huber")  # among the losses with a log loss
+    assert result.summary()[1]["log_loss_mean"] is None and result.summary()[1]["roc_auc_mean"] > 0.95
+    code, out, err = run(capsys, "compare", data_dir / "houses.csv", "--target", "label", "--drop", "id,price,kind",
+                         "--losses", "logistic,hinge", "--metrics", "log_loss,accuracy", *FAST)
+    assert code == 0, err
+    cells = table_rows(out)["hinge"].split()
+    assert cells[0] == "n/a" and 0.5 < float(cells[1]) <= 1.0  # log loss, then the accuracy's mean
+    code, out, err = run(capsys, "compare", data_dir / "houses.csv", "--target", "label", "--drop", "id,price,kind",
+                         "--losses", "hinge", "--metrics", "log_loss,accuracy", "--json", *FAST)
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["log_loss_mean"] is None

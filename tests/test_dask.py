@@ -199,6 +199,7 @@ def test_init_score_equals_one_machine_for_every_loss(client):
         "gamma": positive, "tweedie": rng.poisson(2.0, size=n).astype(float),
         "logistic:pos_weight=2,label_smoothing=0.1": (positive > 1).astype(float), "focal": (positive > 1) * 1.0,
         "exponential": (positive > 0.5) * 1.0, "symmetric_cross_entropy": (positive > 2) * 1.0,
+        "hinge": (positive > 1) * 1.0, "squared_hinge": (positive > 0.8) * 1.0,
         "softmax_cross_entropy:label_smoothing=0.1": rng.integers(0, 4, size=n).astype(float),
         "multiclass_focal": rng.integers(0, 3, size=n).astype(float),
         "multiclass_symmetric_cross_entropy": rng.integers(0, 3, size=n).astype(float),
@@ -382,6 +383,21 @@ def test_classifier_labels_frames_multiclass_and_pickle(client, data):
     regressor = bld.BoostRegressor(loss="huber").fit(arrays["X"], arrays["y"])  # default: DaskLGBMRegressor
     assert isinstance(regressor.estimator_, lgb_dask.DaskLGBMRegressor)
     assert regressor.predict(arrays["X"]).compute().shape == (N,)
+
+
+def test_classifier_with_a_margin_loss_predicts_labels_without_probabilities(client, data):
+    local, arrays = data
+    labels = local["y"] > 1.0
+    dlabels = arrays["y"] > 1.0
+    for estimator in (xgb_dask.DaskXGBClassifier(**XGB), lgb_dask.DaskLGBMClassifier(**LGB)):
+        model = bld.BoostClassifier(estimator, "hinge").fit(arrays["X"], dlabels)
+        assert not hasattr(model, "predict_proba")
+        margin = model.decision_function(arrays["X"]).compute()
+        np.testing.assert_array_equal(model.predict(arrays["X"]).compute(), margin > 0)
+        assert (model.predict(arrays["X"]).compute() == labels).mean() > 0.8
+        one = BoostClassifier(BOOSTERS[type(estimator).__module__.partition(".")[0]][3](), "hinge").fit(
+            local["X"], labels)
+        assert model.init_score_ == pytest.approx(one.init_score_, rel=1e-15)
 
 
 def test_missing_dask_names_the_extra_to_install(monkeypatch):

@@ -151,6 +151,7 @@ lgb = pytest.importorskip("lightgbm")
 import numpy as np  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
+from boostloss.losses.binary import BinaryLoss  # noqa: E402
 from boostloss.sklearn import BoostClassifier, BoostRegressor  # noqa: E402
 
 
@@ -168,6 +169,7 @@ def _serving_cases():
         "tweedie": (boostloss.Tweedie(power=1.3), counts * rng.gamma(2.0, 0.5, 800)),
         "logistic": (boostloss.Logistic(), binary),
         "focal": (boostloss.Focal(), binary),
+        "hinge": (boostloss.Hinge(), binary),  # XGBoost's binary:hinge serves the label; LightGBM the margin
         "softmax": (boostloss.SoftmaxCrossEntropy(), rng.integers(0, 3, 800).astype(float)),
     }
 
@@ -198,7 +200,7 @@ def test_a_saved_model_predicts_in_the_targets_units_without_boostloss(booster, 
     adapter = getattr(boostloss, booster)
     names = []
     for name, (loss, y) in cases.items():
-        classify = loss.is_multiclass or loss.link.name == "logit"
+        classify = loss.is_multiclass or isinstance(loss, BinaryLoss)
         params = {"max_depth": 3, "nthread": 1} if booster == "xgboost" else {"verbose": -1, "num_threads": 1}
         data = xgb.DMatrix(X, y) if booster == "xgboost" else lgb.Dataset(X, y)
         model = adapter.train(loss, params, data, 10)
@@ -207,7 +209,15 @@ def test_a_saved_model_predicts_in_the_targets_units_without_boostloss(booster, 
             if booster == "xgboost" else \
             (lgb.LGBMClassifier if classify else lgb.LGBMRegressor)(n_estimators=10, verbose=-1, n_jobs=1)
         estimator = (BoostClassifier(inner, loss) if classify else BoostRegressor(inner, loss)).fit(X, y)
-        by_estimator = estimator.predict_proba(X) if classify else estimator.predict(X)
+        by_estimator = (estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else estimator.predict(X)) \
+            if classify else estimator.predict(X)
+        # the same model both ways (an estimator's base_score was once read in the wrong units: poisson)
+        raw = model.predict(data, output_margin=True) if booster == "xgboost" else model.predict(X, raw_score=True)
+        same = (estimator.decision_function(X), raw) if loss.link.name == "sign" else (
+            by_estimator[:, 1] if by_estimator.ndim == 2 and expected.ndim == 1 else by_estimator, expected)
+        np.testing.assert_allclose(*same, rtol=2e-5, atol=1e-6, err_msg=name)
+        if booster == "lightgbm" and loss.link.name == "sign":  # no built-in hinge: the file gives the margin
+            expected, by_estimator = raw, estimator.decision_function(X)
         for key, fitted, wanted in ((name, model, expected), (f"{name}.estimator", estimator.estimator_, by_estimator)):
             booster_object = fitted if key == name else (fitted.get_booster() if booster == "xgboost"
                                                          else fitted.booster_)
@@ -288,6 +298,15 @@ def test_a_saved_catboost_model_predicts_with_the_documented_prediction_type(tmp
 
 
 # --------------------------------------------------------------------------- export to serving runtimes
+def _raw(booster: str, model, X) -> np.ndarray:
+    """The raw scores of a model from ``bl.<booster>.train``."""
+    if booster == "xgboost":
+        return model.predict(xgb.DMatrix(X), output_margin=True)
+    if booster == "lightgbm":
+        return model.predict(X, raw_score=True)
+    return model.predict(X, prediction_type="RawFormulaVal")
+
+
 def _exported_predictions(converter: str, booster: str, model, loss, X, tmp_path) -> np.ndarray:
     """Predictions of ``model`` converted by ``converter`` and run by its runtime, as (n, outputs)."""
     if converter == "treelite":
@@ -329,7 +348,7 @@ def test_an_exported_model_predicts_in_the_targets_units(converter, booster, tmp
     X = X.astype(np.float32)  # the runtimes read float32 features: train on exactly those values
     adapter = getattr(boostloss, booster)
     for name, (loss, y) in cases.items():
-        classify = loss.is_multiclass or loss.link.name == "logit"
+        classify = loss.is_multiclass or isinstance(loss, BinaryLoss)
         if booster == "xgboost":
             model = adapter.train(loss, {"max_depth": 3, "nthread": 1}, xgb.DMatrix(X, y), 10)
             inner = (xgb.XGBClassifier if classify else xgb.XGBRegressor)(n_estimators=10, max_depth=3, n_jobs=1)
@@ -342,9 +361,16 @@ def test_an_exported_model_predicts_in_the_targets_units(converter, booster, tmp
             model = adapter.train(loss, settings, cb.Pool(X, y))
             inner = (cb.CatBoostClassifier if classify else cb.CatBoostRegressor)(**settings)
         estimator = (BoostClassifier(inner, loss) if classify else BoostRegressor(inner, loss)).fit(X, y)
-        by_estimator = estimator.predict_proba(X) if classify else estimator.predict(X)
-        for key, fitted, wanted in ((name, model, adapter.predict(model, X, loss)),
-                                    (f"{name} estimator", estimator.estimator_, by_estimator)):
+        by_estimator = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else estimator.predict(X)
+        by_train, inner = adapter.predict(model, X, loss), estimator.estimator_
+        if loss.link.name == "sign":  # the hinge: labels where the runtime reads XGBoost's binary:hinge
+            labels = {("treelite", "xgboost"): (True, True), ("onnx", "xgboost"): (False, True)}
+            train_labels, estimator_labels = labels.get((converter, booster), (False, False))
+            by_train = by_train if train_labels else _raw(booster, model, X)
+            by_estimator = estimator.predict(X) if estimator_labels else estimator.decision_function(X)
+            if (converter, booster) == ("onnx", "lightgbm"):  # onnxmltools: a classifier without a
+                inner = inner.booster_                       # sigmoid is an invalid graph; its Booster
+        for key, fitted, wanted in ((name, model, by_train), (f"{name} estimator", inner, by_estimator)):
             wanted = wanted.reshape(len(X), -1)
             served = _exported_predictions(converter, booster, fitted, loss, X, tmp_path)
             if wanted.shape[1] == 2 and served.shape[1] == 1:  # a binary file predicts P(y = 1)

@@ -89,6 +89,14 @@ def binary_case(loss):
     return loss, y, raw, h, smooth
 
 
+def margin_case(loss, kinks):
+    """``binary_case`` without the points near the kinks of ``z = s raw`` (where the loss is not
+    twice differentiable)."""
+    loss, y, raw, h, _ = binary_case(loss)
+    z = (2 * y - 1) * raw
+    return loss, y, raw, h, np.all([np.abs(z - k) >= KINK_STEPS * h for k in kinks], axis=0)
+
+
 def multiclass_rows():
     patterns = np.array([[1, 0, -1], [0, 1, -1], [1, 1, -1], [-1, 0.3, 0.7], [1, 0.999, 0.5]])
     rows = [m * pat for m in (0.3, 1, 3, 8, 20, 50, 300, 700) for pat in patterns]
@@ -136,6 +144,10 @@ CASES = {
     "exponential": lambda: binary_case(bl.Exponential()),
     "symmetric_cross_entropy(0.1,1)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=0.1, beta=1)),
     "symmetric_cross_entropy(1,0.5)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=1, beta=0.5)),
+    "hinge": lambda: margin_case(bl.Hinge(), kinks=[1.0]),
+    "perceptron": lambda: margin_case(bl.Perceptron(), kinks=[0.0]),
+    "squared_hinge": lambda: margin_case(bl.SquaredHinge(), kinks=[1.0]),
+    "modified_huber": lambda: margin_case(bl.ModifiedHuber(), kinks=[-1.0, 1.0]),
     "softmax_cross_entropy": lambda: multiclass_case(bl.SoftmaxCrossEntropy()),
     "softmax_cross_entropy(cw,ls=0.1)": lambda: multiclass_case(
         bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1)),

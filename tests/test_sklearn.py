@@ -1,6 +1,7 @@
 """BoostRegressor / BoostClassifier: scikit-learn contracts and behaviour on all three boosters."""
 
 import pickle
+import re
 import warnings
 
 import catboost as cb
@@ -175,6 +176,28 @@ def test_one_round_starts_from_the_optimal_constant(booster):
     est = regressor(booster, loss="squared_error", **n_rounds[booster]).fit(X, y)
     assert abs(est.predict(X).mean() - 1e4) < 5
     assert est.init_score_[0] == pytest.approx(y.mean(), rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "gamma", "tweedie", "hinge"])
+@pytest.mark.parametrize("booster", BOOSTERS)
+def test_one_round_of_a_declared_objective_starts_from_the_optimal_constant(booster, loss):
+    """The models whose files declare a built-in objective (count:poisson, reg:gamma,
+    reg:tweedie, binary:hinge on XGBoost) start where the loss's optimal constant is, and stay
+    there when the estimator's parameters are set again (XGBoost then rewrites the booster's
+    base_score from the estimator's: once a margin read as a mean, 1.58 for a mean of 4.9)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    y = rng.gamma(2.0, 2.5, 300) if loss != "hinge" else (rng.random(300) < 0.7).astype(float)
+    n_rounds = {"lightgbm": dict(n_estimators=1), "xgboost": dict(n_estimators=1), "catboost": dict(iterations=1)}
+    make = classifier if loss == "hinge" else regressor
+    est = make(booster, loss=loss, learning_rate=1e-6, **n_rounds[booster]).fit(X, y)
+    start = est.decision_function(X) if loss == "hinge" else est.predict(X)
+    want = 1.0 - 2.0**-20 if loss == "hinge" else y.mean()
+    np.testing.assert_allclose(start, want, rtol=1e-5)
+    if booster == "catboost":  # a fitted CatBoost model refuses new parameters
+        return
+    est.estimator_.set_params(n_jobs=1)
+    np.testing.assert_allclose(est.decision_function(X) if loss == "hinge" else est.predict(X), start, rtol=1e-12)
 
 
 def integer_data(n=200, seed=0):
@@ -464,3 +487,83 @@ def test_catboost_estimators_train_catboosts_own_loss_where_it_is_the_same():
         with pytest.raises(ValueError, match="prefer_native must be True, False or 'auto'"):
             BoostRegressor(estimator, prefer_native="yes").fit(Xr, yr)
     assert BoostRegressor(lgb.LGBMRegressor(verbose=-1), loss="huber").fit(Xr, yr).native_loss_ is None
+
+
+# --------------------------------------------------------------------------- margin losses
+MARGIN_LOSSES = ["hinge", "hinge:hessian=active", "perceptron", "squared_hinge", "modified_huber:hessian=exact"]
+
+
+def separable_labels(n=400, seed=0):
+    """A training set that the trees separate, so every row of a margin loss settles (zero
+    gradients everywhere: CatBoost's default MVS sampling would stop with an error)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, np.where(X[:, 0] + 0.5 * X[:, 1] > 0.3, "yes", "no")
+
+
+@pytest.mark.parametrize("loss", MARGIN_LOSSES)
+@pytest.mark.parametrize("booster", BOOSTERS)
+def test_margin_losses_train_predict_labels_and_pickle_on_every_booster(booster, loss):
+    """Issue 14: the booster's default estimator (CatBoost's at 50 iterations), string labels."""
+    X, labels = separable_labels()
+    est = BoostClassifier(CLASSIFIERS[booster](**DEFAULTS[booster]), loss).fit(X, labels)
+    margin = est.decision_function(X)
+    assert margin.shape == (400,)
+    pred = est.predict(X)
+    np.testing.assert_array_equal(pred, np.where(margin > 0, "yes", "no"))
+    assert (pred == labels).mean() > 0.85  # the majority class is 64%; CatBoost at 50 of its rounds: 0.87-1
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.decision_function(X), margin)
+    assert clone(est).get_params()["loss"] == loss
+    probabilities = not loss.startswith(("hinge", "perceptron"))
+    assert hasattr(est, "predict_proba") is probabilities
+    if probabilities:  # scikit-learn's SGDClassifier estimate, (clip(F, -1, 1) + 1) / 2
+        np.testing.assert_allclose(est.predict_proba(X)[:, 1], (np.clip(margin, -1, 1) + 1) / 2)
+
+
+def test_predict_proba_is_absent_for_losses_without_probabilities():
+    X, labels = separable_labels(200)
+    assert not hasattr(BoostClassifier(loss="hinge"), "predict_proba")  # before fit too, as SGDClassifier
+    assert hasattr(BoostClassifier(), "predict_proba") and hasattr(BoostClassifier(loss="no_such"), "predict_proba")
+    est = BoostClassifier(lgb.LGBMClassifier(n_estimators=5, verbose=-1), "perceptron").fit(X, labels)
+    with pytest.raises(AttributeError, match="has no attribute 'predict_proba'") as info:
+        est.predict_proba(X)
+    assert re.match("BoostClassifier: loss 'perceptron' estimates no probabilities.*use predict or "
+                    "decision_function", str(info.value.__cause__))  # scikit-learn's available_if chains it
+    est.set_params(loss="logistic")  # the fitted loss decides until the next fit
+    assert not hasattr(est, "predict_proba")
+
+
+@pytest.mark.parametrize("loss", ["squared_hinge", "hinge"])
+@pytest.mark.parametrize("booster", BOOSTERS)
+def test_margin_loss_weights_act_like_repeated_rows(booster, loss):
+    X, y = integer_data()
+    y = (y > np.median(y)).astype(int)
+    w = np.where(np.arange(y.size) % 3 == 0, 2.0, 1.0)
+    repeat = np.repeat(np.arange(y.size), w.astype(int))
+
+    def margins(Xf, yf, wf=None):
+        est = BoostClassifier(CLASSIFIERS[booster](**EXACT[booster]), loss=loss).fit(Xf, yf, sample_weight=wf)
+        return est.decision_function(X)
+
+    weighted = margins(X, y, w)
+    np.testing.assert_allclose(weighted, margins(X[repeat], y[repeat]), atol=1e-6)
+    assert np.abs(weighted - margins(X, y)).max() > 1e-2
+
+
+def test_catboost_margin_losses_sample_rows_uniformly_unless_told():
+    from boostloss.catboost import _objective_defaults
+
+    assert _objective_defaults(bl.Hinge(), {}) == {"bootstrap_type": "Bernoulli", "subsample": 0.8}
+    assert _objective_defaults(bl.SquaredHinge(), {"subsample": 0.5}) == {"bootstrap_type": "Bernoulli"}
+    assert _objective_defaults(bl.Hinge(), {"bootstrap_type": "MVS"}) == {}
+    assert _objective_defaults(bl.Hinge(), {"task_type": "GPU"}) == {}
+    assert _objective_defaults(bl.Logistic(), {}) == {}
+    X, labels = separable_labels()
+    est = BoostClassifier(cb.CatBoostClassifier(iterations=50, verbose=0, allow_writing_files=False),
+                          "perceptron").fit(X, labels)
+    assert est.estimator_.get_params()["bootstrap_type"] == "Bernoulli"
+    assert est.estimator_.tree_count_ == 50
+    with pytest.raises(cb.CatBoostError, match="Too few sampling units"):  # why: MVS, once every row settled
+        BoostClassifier(cb.CatBoostClassifier(iterations=50, verbose=0, allow_writing_files=False,
+                                              bootstrap_type="MVS"), "perceptron").fit(X, labels)

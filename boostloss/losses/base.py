@@ -114,6 +114,8 @@ class Link:
     """An invertible map between the prediction (target units) and the raw score."""
 
     name = "identity"
+    gives_probabilities = False  # True when ``inverse`` gives class probabilities
+    invertible = True  # False when ``inverse`` loses information (the margin losses' clip or sign)
 
     def inverse(self, raw):
         return np.asarray(raw, dtype=np.float64)
@@ -155,6 +157,7 @@ class LogitLink(Link):
     """raw = log(p / (1 - p)); the inverse is the stable sigmoid ``scipy.special.expit``."""
 
     name = "logit"
+    gives_probabilities = True
 
     def inverse(self, raw):
         return special.expit(np.asarray(raw, dtype=np.float64))
@@ -167,6 +170,7 @@ class SoftmaxLink(Link):
     """raw[:, k] = log(p[:, k]) up to a per-row constant; the inverse is the softmax."""
 
     name = "softmax"
+    gives_probabilities = True
 
     def inverse(self, raw):
         return special.softmax(np.asarray(raw, dtype=np.float64), axis=-1)
@@ -175,6 +179,35 @@ class SoftmaxLink(Link):
         with np.errstate(divide="ignore"):
             logp = np.log(np.asarray(prediction, dtype=np.float64))
         return logp - logp.mean(axis=-1, keepdims=True)
+
+
+class MarginLink(Link):
+    """Margin losses whose minimiser is ``F* = 2 P(y = 1) - 1`` (squared hinge, modified Huber;
+    Zhang 2004): the inverse ``(clip(F, -1, 1) + 1) / 2`` is that probability; raw = ``2 p - 1``."""
+
+    name = "margin"
+    gives_probabilities = True
+    invertible = False
+
+    def inverse(self, raw):
+        return 0.5 * (np.clip(np.asarray(raw, dtype=np.float64), -1.0, 1.0) + 1.0)
+
+    def __call__(self, prediction):
+        return 2.0 * np.clip(np.asarray(prediction, dtype=np.float64), 0.0, 1.0) - 1.0
+
+
+class SignLink(Link):
+    """Margin losses whose minimiser is only the sign of ``2 P(y = 1) - 1`` (hinge, perceptron):
+    the inverse is the predicted label ``1{F > 0}`` (no probability); raw = ``2 y - 1``."""
+
+    name = "sign"
+    invertible = False
+
+    def inverse(self, raw):
+        return (np.asarray(raw, dtype=np.float64) > 0).astype(np.float64)
+
+    def __call__(self, prediction):
+        return 2.0 * np.asarray(prediction, dtype=np.float64) - 1.0
 
 
 # --------------------------------------------------------------------------- target domains
@@ -327,6 +360,7 @@ class Loss(Parametrized):
     domain: Interval = REAL
     hessian_policies: tuple[str, ...] = ("exact",)
     is_multiclass = False
+    gradient_can_vanish = False  # True when g is exactly 0 on rows past a margin (the margin losses)
     __array_ufunc__ = None  # so that ``np.float64(0.7) * loss`` is ``Loss.__rmul__``, not an object array
 
     # ---- public API -------------------------------------------------------------

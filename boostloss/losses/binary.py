@@ -16,6 +16,8 @@ from .base import (
     Interval,
     LogitLink,
     Loss,
+    MarginLink,
+    SignLink,
     check_open_interval,
     check_positive,
     weighted_mean,
@@ -245,3 +247,113 @@ class SymmetricCrossEntropy(BinaryLoss):
     def _loss(self, y, raw):
         _, _, _, q, logp = self._margin(y, raw)
         return -float(self.alpha) * logp - float(self.beta) * self.A * q
+
+
+# --------------------------------------------------------------------------- margin losses
+class _MarginLoss(BinaryLoss):
+    """Shared pieces of the margin losses (functions of ``z = s F`` with a kink or a zero
+    curvature): the balance ``b = (P - N) / (P + N)`` of the positive and negative weight. Their
+    gradient is 0 on rows past the margin: on a separable training set every row settles."""
+
+    gradient_can_vanish = True
+
+    def _balance(self, y, w):
+        return 2.0 * weighted_mean(y, w) - 1.0
+
+
+class Hinge(_MarginLoss):
+    """Hinge loss (the SVM loss) ``L = max(0, 1 - z)``; ``g = -s 1{z < 1}``, exact ``h = 0``.
+
+    Hessian policy ``unit`` (default): ``h = 1`` on every row, gradient boosting on the hinge's
+    subgradient, each leaf moving by the mean of its rows' ``-g`` (times the learning rate);
+    ``active``: ``h = 1{z < 1}``, XGBoost's ``binary:hinge`` (the same trees from the same
+    start: a leaf moves its violating rows by 1 on average, its settled rows counting for
+    nothing, so a leaf needs a violating row to meet ``min_child_weight``); ``exact``. The
+    minimiser of the expected hinge loss is the sign of ``2 P(y = 1) - 1``, not a probability:
+    ``predict`` and ``decision_function`` work, the inverse link gives the label ``1{F > 0}``
+    and ``BoostClassifier.predict_proba`` refuses. Optimal constant: ``sign(P - N)`` with ``P``,
+    ``N`` the weight of the positives and negatives, taken ``2^-20`` inside the kink (its loss
+    is ``2^-20 |P - N| / (P + N)`` above the minimum), where every row is active.
+    """
+
+    name = "hinge"
+    kernel = staticmethod(kernels.hinge)
+    link = SignLink()
+    hessian_policies = ("unit", "active", "exact")
+    _threshold, _closed = 1.0, False
+
+    def __init__(self, hessian="unit"):
+        self.hessian = hessian
+        self._check_params()
+
+    def _kernel_params(self, eps):
+        return (self._threshold, float(self._closed))
+
+    def _loss(self, y, raw):
+        return np.maximum(self._threshold - (2.0 * y - 1.0) * raw, 0.0)
+
+    def _closed_form_init(self, y, w):
+        # a hair inside the kink, so that no rounding of the start to float32 (XGBoost's
+        # base_score, CatBoost's baseline) can move the whole majority class across it
+        return self._threshold * (1.0 - 2.0**-20) * float(np.sign(self._balance(y, w)))
+
+
+class Perceptron(Hinge):
+    """Perceptron criterion ``L = max(0, -z)``; ``g = -s 1{z <= 0}`` (the kink counted as a
+    mistake, as scikit-learn's ``Perceptron``, so training from ``F = 0`` moves), exact ``h = 0``.
+
+    Hessian policies as ``Hinge``'s (``active``: ``h = 1{z <= 0}``, which ignores the settled
+    rows a leaf step moves back across the kink: on imbalanced tables it oscillates, see
+    ``benchmarks/margin.py``). The loss has no scale (any positive multiple of ``F`` scores the
+    same), so only the sign of ``F`` means something; ``predict_proba`` refuses as for the
+    hinge. Optimal constant: 0.
+    """
+
+    name = "perceptron"
+    _threshold, _closed = 0.0, True
+
+
+class SquaredHinge(_MarginLoss):
+    """Squared hinge ``L = max(0, 1 - z)^2``; ``g = -2 s max(0, 1 - z)``, exact ``h = 2 1{z < 1}``.
+
+    Hessian policy ``constant`` (default): ``h = 2`` on every row, the bound of the loss's
+    curvature, so each Newton step minimises a quadratic majoriser (never overshoots) and rows
+    past the margin still count in ``min_child_weight``; or ``exact`` (zero past the margin).
+    The minimiser of the expected loss is ``F* = 2 P(y = 1) - 1``: the inverse link
+    ``(clip(F, -1, 1) + 1) / 2`` estimates ``P(y = 1)``, what ``predict_proba`` returns.
+    Optimal constant: ``(P - N) / (P + N)``.
+    """
+
+    name = "squared_hinge"
+    kernel = staticmethod(kernels.squared_hinge)
+    link = MarginLink()
+    hessian_policies = ("constant", "exact")
+    _knee = -np.inf
+
+    def __init__(self, hessian="constant"):
+        self.hessian = hessian
+        self._check_params()
+
+    def _kernel_params(self, eps):
+        return (self._knee,)
+
+    def _loss(self, y, raw):
+        u = np.maximum(1.0 - (2.0 * y - 1.0) * raw, 0.0)
+        knee = 1.0 - self._knee
+        return np.where(u <= knee, u * u, knee * (2.0 * u - knee))
+
+    def _closed_form_init(self, y, w):
+        return self._balance(y, w)
+
+
+class ModifiedHuber(SquaredHinge):
+    """Modified Huber (scikit-learn's ``SGDClassifier(loss="modified_huber")``): the squared
+    hinge ``max(0, 1 - z)^2`` for ``z >= -1``, linear ``-4 z`` below; ``g = -2 s clip(1 - z, 0, 2)``,
+    exact ``h = 2 1{-1 <= z < 1}``. It is twice the Huber loss of ``1 - z`` at ``delta = 2``
+    where ``z < 1``, so robust to mislabelled rows. Hessian policies, ``predict_proba``
+    (``(clip(F, -1, 1) + 1) / 2``, scikit-learn's estimate) and optimal constant as
+    ``SquaredHinge``'s (the constant lies where both losses agree).
+    """
+
+    name = "modified_huber"
+    _knee = -1.0

@@ -40,8 +40,9 @@ from numba import config, njit, types
 from numba.core.dispatcher import Dispatcher
 from numba.extending import intrinsic
 
-POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0, "friedman": 5.0}
-EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON, FRIEDMAN = 0.0, 1.0, 2.0, 3.0, 4.0, 5.0
+POLICY = {"exact": 0.0, "secant": 1.0, "unit": 2.0, "floor": 3.0, "gauss_newton": 4.0, "friedman": 5.0,
+          "active": 6.0, "constant": 7.0}
+EXACT, SECANT, UNIT, FLOOR, GAUSS_NEWTON, FRIEDMAN, ACTIVE, CONSTANT = 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0
 
 
 def _probe():  # a function of this file, for numba to find a cache location for
@@ -706,6 +707,38 @@ def symmetric_cross_entropy(y, raw, w, params, grad, hess):
             h = max(h, (alpha - beta_a * p) * p * q)
         grad[i] = _fit(grad, s * (-alpha * q + beta_a * p * q))
         hess[i] = _fit(hess, h)
+    return _weigh(grad, hess, w, s1, s2)
+
+
+@njit(**_JIT)
+def hinge(y, raw, w, params, grad, hess):
+    """Hinge ``max(0, m - z)``, ``z = s raw``: a row is active where ``z < m`` (XGBoost's
+    ``binary:hinge``), or ``z <= m`` with ``closed`` (the perceptron, ``m = 0``)."""
+    policy, m, closed = params[0], params[1], params[2] != 0.0
+    s1 = s2 = _NONE
+    for i in range(y.size):
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        s = 2.0 * yi - 1.0
+        z = s * raw[i]
+        active = z <= m if closed else z < m
+        grad[i] = -s if active else 0.0
+        hess[i] = 1.0 if policy == UNIT or (active and policy == ACTIVE) else 0.0
+    return _weigh(grad, hess, w, s1, s2)
+
+
+@njit(**_JIT)
+def squared_hinge(y, raw, w, params, grad, hess):
+    """``max(0, 1 - z)^2``, continued linearly below ``z = knee`` (modified Huber: ``knee = -1``,
+    slope ``2 (1 - knee)``; squared hinge: ``knee = -inf``)."""
+    policy, knee = params[0], params[1]
+    s1 = s2 = _NONE
+    for i in range(y.size):
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        s = 2.0 * yi - 1.0
+        u = 1.0 - s * np.float64(raw[i])
+        quadratic = u > 0.0 and u <= 1.0 - knee
+        grad[i] = _fit(grad, -2.0 * s * min(max(u, 0.0), 1.0 - knee))
+        hess[i] = 2.0 if policy == CONSTANT or quadratic else 0.0
     return _weigh(grad, hess, w, s1, s2)
 
 
