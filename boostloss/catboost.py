@@ -195,7 +195,9 @@ _NATIVE = {
     L.LogCosh: lambda p: "LogCosh" if float(p["scale"]) == 1.0 else None,
     L.Poisson: lambda p: "Poisson",
     L.Tweedie: lambda p: f"Tweedie:variance_power={_number(p['power'])}",
-    L.Logistic: lambda p: "Logloss" if float(p["pos_weight"]) == 1.0 and float(p["label_smoothing"]) == 0.0 else None,
+    # soft labels: CatBoost's CrossEntropy, which its regressors refuse (and its classifiers the targets)
+    L.Logistic: lambda p: "Logloss" if float(p["pos_weight"]) == 1.0 and float(p["label_smoothing"]) == 0.0
+    and not p["soft_labels"] else None,
     # alpha weighs the positives in both (CatBoost clips p to [1e-13, 1 - 1e-13], which changes
     # nothing at that precision); CatBoost refuses focal_gamma = 0
     L.Focal: lambda p: (f"Focal:focal_alpha={_number(p['alpha'])};focal_gamma={_number(p['gamma'])}"
@@ -214,7 +216,7 @@ def native_loss(loss) -> str | None:
     ``Expectile`` -> ``"Expectile:alpha=..."``, ``Huber(delta)`` -> ``"Huber:delta=..."``,
     ``LogCosh(scale=1)`` -> ``"LogCosh"``, ``Poisson`` -> ``"Poisson"``, ``Tweedie(power)`` ->
     ``"Tweedie:variance_power=..."``, ``Logistic()`` -> ``"Logloss"`` (only without
-    ``pos_weight`` and label smoothing), ``Focal(alpha, gamma > 0)`` ->
+    ``pos_weight``, label smoothing and soft labels), ``Focal(alpha, gamma > 0)`` ->
     ``"Focal:focal_alpha=...;focal_gamma=..."`` and ``SoftmaxCrossEntropy()`` -> ``"MultiClass"``
     (only without class weights and label smoothing; ``train`` passes ``classes_count``).
     Everything else is None: e.g. ``MAPE`` (CatBoost divides by ``max(1, |y|)``), ``Gamma``,

@@ -54,7 +54,7 @@ from .losses.base import check_sample_weight
 from .losses.binary import BinaryLoss
 from .losses.multiclass import TwoClassView
 from .registry import get_loss
-from .sklearn import estimates_probabilities
+from .sklearn import check_regression_loss, estimates_probabilities
 from .xgboost import XGBoostMetric
 
 SKETCH_SIZE = 1024  # points a partition contributes to the summary of its targets
@@ -625,9 +625,7 @@ class BoostRegressor(RegressorMixin, _DaskBoostBase):
     """
 
     def fit(self, X, y, sample_weight=None, eval_set=None, **fit_params):
-        loss = get_loss(self.loss)
-        if loss.is_multiclass or isinstance(loss, BinaryLoss):
-            raise ValueError(f"BoostRegressor: {loss!r} is a classification loss; use BoostClassifier")
+        check_regression_loss(get_loss(self.loss))
         return self._fit(X, y, sample_weight, eval_set, fit_params)
 
     def _check_estimator_kind(self, estimator):

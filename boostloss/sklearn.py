@@ -248,8 +248,7 @@ class BoostRegressor(RegressorMixin, _BoostBase):
         """Fit on ``X, y``; ``eval_set`` is a list of ``(X, y)`` or ``(X, y, sample_weight)``;
         other keyword arguments go to the booster's ``fit``."""
         loss = get_loss(self.loss)
-        if loss.is_multiclass or isinstance(loss, BinaryLoss):
-            raise ValueError(f"BoostRegressor: {loss!r} is a classification loss; use BoostClassifier")
+        check_regression_loss(loss)
         X, y = self._check_X(X, y, reset=True)
         return self._fit(X, y.astype(np.float64), sample_weight, eval_set, fit_params)
 
@@ -261,6 +260,14 @@ class BoostRegressor(RegressorMixin, _BoostBase):
         """Predictions in the target's units."""
         raw = self._raw(X)
         return self.loss_.inverse_link(raw)
+
+
+def check_regression_loss(loss) -> None:
+    """ValueError for a loss ``BoostRegressor`` cannot train: a classification loss on labels
+    (a binary loss taking probabilities as targets, soft-label logistic, is a regression)."""
+    if loss.is_multiclass or (isinstance(loss, BinaryLoss) and not loss.takes_probabilities):
+        raise ValueError(f"BoostRegressor: {loss!r} is a classification loss; use BoostClassifier "
+                         "(or, for targets that are probabilities, logistic:soft_labels=True)")
 
 
 def estimates_probabilities(classifier) -> bool:

@@ -89,6 +89,12 @@ def binary_case(loss):
     return loss, y, raw, h, smooth
 
 
+def soft_case(loss):
+    """``binary_case`` on soft labels: targets between 0 and 1 as well."""
+    y, raw = (a.ravel() for a in np.meshgrid([0.0, 0.1, 0.5, 0.97, 1.0], MARGINS))
+    return loss, y, raw, np.full_like(raw, 1e-2), np.ones(raw.size, bool)
+
+
 def margin_case(loss, kinks):
     """``binary_case`` without the points near the kinks of ``z = s raw`` (where the loss is not
     twice differentiable)."""
@@ -144,6 +150,9 @@ CASES = {
     "exponential": lambda: binary_case(bl.Exponential()),
     "symmetric_cross_entropy(0.1,1)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=0.1, beta=1)),
     "symmetric_cross_entropy(1,0.5)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=1, beta=0.5)),
+    "logistic(soft_labels)": lambda: soft_case(bl.Logistic(soft_labels=True)),
+    "logistic(soft_labels, pos_weight=3, label_smoothing=0.2)":
+        lambda: soft_case(bl.Logistic(pos_weight=3.0, label_smoothing=0.2, soft_labels=True)),
     "hinge": lambda: margin_case(bl.Hinge(), kinks=[1.0]),
     "perceptron": lambda: margin_case(bl.Perceptron(), kinks=[0.0]),
     "squared_hinge": lambda: margin_case(bl.SquaredHinge(), kinks=[1.0]),

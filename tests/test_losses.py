@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-from scipy import optimize
+from scipy import optimize, special
 from sklearn.base import clone
 
 import boostloss as bl
@@ -560,3 +560,24 @@ def test_margin_losses_links_and_policies():
     assert bl.SquaredHinge().init_score([1, 1, 1, 0]) == pytest.approx(0.5)
     assert bl.Hinge().init_score([1, 1, 1, 0], [1, 1, 1, 4]) == -(1 - 2.0**-20)
     assert bl.Perceptron().init_score([1, 1, 1, 0]) == 0.0
+
+
+def test_soft_labels_are_the_kl_divergence_and_keep_the_label_check_otherwise():
+    rng = np.random.default_rng(3)
+    t, raw, w = rng.random(200), rng.normal(0, 3, 200), rng.uniform(0.5, 2, 200)
+    soft = bl.get_loss("logistic:soft_labels=True")
+    p = special.expit(raw)
+    kl = special.rel_entr(t, p) + special.rel_entr(1 - t, 1 - p)
+    at_t = soft.loss(t, special.logit(np.clip(t, 1e-300, None)))
+    np.testing.assert_allclose(soft.loss(t, raw) - at_t, kl, rtol=1e-9, atol=1e-12)  # minus the entropy of t
+    assert soft.init_score(t, w) == pytest.approx(special.logit(np.average(t, weights=w)), rel=1e-12)
+    with pytest.raises(ValueError, match=r"labels must be 0 or 1; 200 of 200 rows.*soft_labels=True"):
+        bl.Logistic().validate(t)
+    with pytest.raises(ValueError, match=r"labels must be 0 or 1; 1 of 3 rows have other values$"):
+        bl.Logistic().validate([0, 1, 3.0])  # a regression target: no soft-label hint
+    with pytest.raises(ValueError, match=r"soft labels must lie in \[0, 1\]; 2 of 4 rows are outside"):
+        soft.validate([0.2, -0.1, 1.5, 1.0])
+    with pytest.raises(ValueError, match="soft_labels must be True or False, got 'yes'"):
+        bl.get_loss("logistic:soft_labels='yes'")
+    with pytest.raises(ValueError, match="soft_labels has no meaning for more than two classes"):
+        soft.multiclass_form()

@@ -606,9 +606,10 @@ class Loss(Parametrized):
         policy = getattr(self, "hessian", None)
         if policy is not None and policy not in self.hessian_policies:
             raise ValueError(f"{type(self).__name__}: hessian must be one of {self.hessian_policies}, got {policy!r}")
-        refit = getattr(self, "refit", None)
-        if refit is not None and not isinstance(refit, (bool, np.bool_)):
-            raise ValueError(f"{type(self).__name__}: refit must be True or False, got {refit!r}")
+        for flag in ("refit", "soft_labels"):
+            value = getattr(self, flag, None)
+            if value is not None and not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{type(self).__name__}: {flag} must be True or False, got {value!r}")
 
     def _check_shapes(self, y, raw):
         y = as_booster_floats(y, self, "targets").reshape(-1)

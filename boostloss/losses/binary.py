@@ -32,6 +32,8 @@ class BinaryLoss(Loss):
     link = LogitLink()
     domain = BINARY
 
+    takes_probabilities = False  # True when the targets may be probabilities (soft labels), not 0/1
+
     def _check_domain(self, y):
         bad = (y != 0) & (y != 1)
         if bad.any():
@@ -79,17 +81,43 @@ class Logistic(BinaryLoss):
     ``g = (1 - t) pi - pos_weight t (1 - pi)``, ``h = (pos_weight t + 1 - t) pi (1 - pi)``.
     Exact Hessian. Defaults equal XGBoost ``binary:logistic``, LightGBM ``binary`` and CatBoost
     ``Logloss``. Optimal constant: the log-odds of ``pos_weight sum(w t) / sum(w (pos_weight t + 1 - t))``.
+
+    ``soft_labels=True`` takes targets anywhere in ``[0, 1]`` (distillation, pseudo-labels:
+    LightGBM's ``cross_entropy``, CatBoost's ``CrossEntropy``); the loss is then the KL
+    divergence from ``t`` to ``pi`` plus the entropy of ``t``, which does not depend on ``F``.
+    Without it the 0/1 check stands, so a regression target passed by mistake is refused.
+    Train it with the train helpers or ``BoostRegressor``, whose predictions are probabilities.
     """
 
     name = "logistic"
     kernel = staticmethod(kernels.logistic)
 
-    def __init__(self, pos_weight=1.0, label_smoothing=0.0):
+    def __init__(self, pos_weight=1.0, label_smoothing=0.0, soft_labels=False):
         self.pos_weight = pos_weight
         self.label_smoothing = label_smoothing
+        self.soft_labels = soft_labels
         self._check_params()
 
+    @property
+    def takes_probabilities(self) -> bool:
+        return bool(self.soft_labels)
+
+    def _check_domain(self, y):
+        inside = (y >= 0) & (y <= 1)
+        if not self.soft_labels:
+            try:
+                return super()._check_domain(y)
+            except ValueError as err:
+                if inside.all():
+                    raise ValueError(f"{err} (for probabilities as targets: soft_labels=True)") from None
+                raise
+        bad = ~inside
+        if bad.any():
+            raise ValueError(f"{self}: soft labels must lie in [0, 1]; {int(bad.sum())} of {y.size} rows are "
+                             "outside")
+
     def _check_params(self):
+        super()._check_params()
         name = type(self).__name__
         check_positive(name, "pos_weight", self.pos_weight)
         eps = check_positive(name, "label_smoothing", self.label_smoothing, allow_zero=True)
@@ -110,6 +138,8 @@ class Logistic(BinaryLoss):
 
         if float(self.pos_weight) != 1.0:
             raise self._no_multiclass_meaning("pos_weight", "weight classes with class_weight instead")
+        if self.soft_labels:
+            raise self._no_multiclass_meaning("soft_labels", "train on class labels")
         return SoftmaxCrossEntropy(label_smoothing=self.label_smoothing)
 
     def _loss(self, y, raw):
