@@ -38,7 +38,7 @@ from .compare import (
     with_target_scale,
 )
 from .losses.base import REAL
-from .registry import LOSSES, METRICS, _split_top_level
+from .registry import LOSSES, METRICS, _split_top_level, describe_aliases
 
 EXIT_ERROR = 2
 
@@ -162,9 +162,9 @@ def _format_parameters(entry) -> str:
 
 
 def run_list(args) -> int:
-    losses, metrics = describe_losses(), describe_metrics()
+    losses, metrics, aliases = describe_losses(), describe_metrics(), describe_aliases()
     if args.json:
-        print(json.dumps({"losses": losses, "metrics": metrics}, indent=2))
+        print(json.dumps({"losses": losses, "metrics": metrics, "aliases": aliases}, indent=2))
         return 0
     print("Losses (r = F - y; F the raw score; p the predicted probability of the true class)")
     rows = [(e["name"], e["task"], e["link"], e["targets"], _format_parameters(e), e["formula"]) for e in losses]
@@ -174,6 +174,12 @@ def run_list(args) -> int:
     rows = [(e["name"], "higher" if e["higher_is_better"] else "lower", _format_parameters(e), e["formula"])
             for e in metrics]
     _print_table(("name", "better", "parameters", "formula"), rows)
+    print()
+    print("PyTorch and Keras names")
+    rows = [(e["name"], e["loss"] or "-", ", ".join(f"{k} {v}" if str(v).startswith("->") else f"{k}={v}"
+                                                   for k, v in e["parameters"].items()) or "-", e["note"])
+            for e in aliases]
+    _print_table(("name", "boostloss loss", "parameters", "how it relates"), rows)
     print()
     print("Write a loss or metric with parameters as name:key=value,key=value, e.g. huber:delta=2")
     return 0

@@ -20,6 +20,74 @@ LOSSES = {cls.name: cls for cls in (
 METRICS = {cls.name: cls for cls in (M.MAE, M.RMSE, M.MAPE, M.SMAPE, M.Pinball, M.LogLoss)}
 
 
+# --------------------------------------------------------------------------- PyTorch / Keras names
+# alias -> (registry name, {their parameter: ours}, fixed parameters, how the mathematics relates)
+ALIASES = {
+    "mse": ("squared_error", {}, {}, "torch MSELoss, Keras mean_squared_error: (y - F)^2, twice r^2/2"),
+    "l2": ("squared_error", {}, {}, "as mse"),
+    "mean_squared_error": ("squared_error", {}, {}, "as mse"),
+    "l1": ("absolute_error", {}, {}, "torch L1Loss: |y - F|"),
+    "mae": ("absolute_error", {}, {}, "Keras mean_absolute_error: |y - F|"),
+    "mean_absolute_error": ("absolute_error", {}, {}, "as mae"),
+    "smooth_l1": ("huber", {"beta": "delta"}, {}, "torch SmoothL1Loss(beta): Huber(delta=beta) / beta, the "
+                  "same Newton steps"),
+    "mean_absolute_percentage_error": ("mape", {}, {}, "Keras: 100 |y - F| / |y|, 100 times ours"),
+    "msle": ("squared_log_error", {}, {}, "Keras mean_squared_logarithmic_error: twice ours"),
+    "mean_squared_logarithmic_error": ("squared_log_error", {}, {}, "as msle"),
+    "logcosh": ("log_cosh", {}, {}, "Keras log_cosh (scale 1)"),
+    "poisson_nll": ("poisson", {}, {}, "torch PoissonNLLLoss(log_input=True): e^F - y F, ours less a "
+                    "term of y alone"),
+    "bce": ("logistic", {}, {}, "torch BCELoss on sigmoid(F): the same loss; soft targets need soft_labels=True"),
+    "bce_with_logits": ("logistic", {}, {}, "torch BCEWithLogitsLoss(pos_weight)"),
+    "binary_crossentropy": ("logistic", {}, {}, "Keras, with the same label_smoothing"),
+    "soft_margin": ("logistic", {}, {}, "torch SoftMarginLoss log(1 + e^(-s F)) on s = 2y - 1"),
+    "binary_focal_crossentropy": ("focal", {}, {}, "Keras BinaryFocalCrossentropy(gamma, alpha with "
+                                  "apply_class_balancing=True)"),
+    "kl_div": ("logistic", {}, {"soft_labels": True}, "torch KLDivLoss for two classes: soft-label "
+               "cross-entropy, the KL divergence plus the targets' entropy"),
+    "kl_divergence": ("logistic", {}, {"soft_labels": True}, "Keras, as kl_div"),
+    "cross_entropy": ("softmax_cross_entropy", {"weight": "class_weight"}, {},
+                      "torch CrossEntropyLoss(weight, label_smoothing) on class indices"),
+    "nll": ("softmax_cross_entropy", {"weight": "class_weight"}, {}, "torch NLLLoss on log_softmax(F)"),
+    "categorical_crossentropy": ("softmax_cross_entropy", {}, {}, "Keras, on one score per class"),
+    "sparse_categorical_crossentropy": ("softmax_cross_entropy", {}, {}, "Keras, on class indices"),
+}
+# names of losses that do not apply to boosting one score (or one score per class) per row
+NOT_APPLICABLE = {
+    "gaussian_nll": "torch GaussianNLLLoss needs a predicted variance: two outputs per row",
+    "hinge_embedding": "torch HingeEmbeddingLoss scores distances; on a raw score it is linear for "
+                       "positives, without a minimum",
+    "margin_ranking": "torch MarginRankingLoss scores pairs of rows (a ranking objective)",
+    "triplet_margin": "torch TripletMarginLoss scores triplets of embeddings",
+    "triplet_margin_with_distance": "torch TripletMarginWithDistanceLoss scores triplets of embeddings",
+    "cosine_embedding": "torch CosineEmbeddingLoss scores pairs of embedding vectors",
+    "cosine_similarity": "Keras CosineSimilarity scores the direction of an output vector",
+    "ctc": "torch CTCLoss aligns output sequences with label sequences",
+    "nce": "noise-contrastive estimation samples negative classes of a huge vocabulary",
+    "adaptive_log_softmax": "torch AdaptiveLogSoftmaxWithLoss is a softmax over clustered vocabularies "
+                            "for neural nets",
+    "multilabel_margin": "torch MultiLabelMarginLoss: several labels per row (one model per label)",
+    "multilabel_soft_margin": "torch MultiLabelSoftMarginLoss: several labels per row (train logistic per "
+                              "label)",
+}
+# names of losses that apply but are not in boostloss yet
+NOT_YET = {
+    "multi_margin": "torch MultiMarginLoss, the multiclass hinge",
+    "categorical_hinge": "Keras CategoricalHinge, a multiclass hinge",
+    "dice": "the Dice loss",
+}
+
+
+def describe_aliases() -> list[dict]:
+    """Every PyTorch / Keras name: what it is here, or why it is not."""
+    out = [{"name": name, "loss": target, "parameters": {**{k: f"-> {v}" for k, v in renames.items()}, **fixed},
+            "note": note} for name, (target, renames, fixed, note) in ALIASES.items()]
+    out += [{"name": name, "loss": None, "parameters": {}, "note": f"not applicable: {why}"}
+            for name, why in NOT_APPLICABLE.items()]
+    return out + [{"name": name, "loss": None, "parameters": {}, "note": f"not in boostloss yet: {what}"}
+                  for name, what in NOT_YET.items()]
+
+
 def available_losses() -> list[str]:
     """Registry names of every loss."""
     return sorted(LOSSES)
@@ -74,11 +142,25 @@ def _build(table: dict, kind: str, spec: str, params: dict):
 
 
 def get_loss(spec, **params) -> L.Loss:
-    """A loss from a Loss object (returned as is) or a name such as ``"huber:delta=2"``."""
+    """A loss from a Loss object (returned as is) or a name such as ``"huber:delta=2"``; the
+    PyTorch and Keras names in ``ALIASES`` give boostloss's loss (``"smooth_l1:beta=2"`` is
+    ``Huber(delta=2)``), those in ``NOT_APPLICABLE`` a ValueError saying why."""
     if isinstance(spec, L.Loss):
         if params:
             raise ValueError("parameters are given with the name, not with a Loss object")
         return spec
+    name, parsed = parse_spec(spec)
+    if name in NOT_APPLICABLE and name not in LOSSES:
+        raise ValueError(f"loss {name!r} does not apply to boosting: {NOT_APPLICABLE[name]}")
+    if name in NOT_YET and name not in LOSSES:
+        raise ValueError(f"loss {name!r} ({NOT_YET[name]}) is not in boostloss yet")
+    if name in ALIASES and name not in LOSSES:
+        target, renames, fixed, _ = ALIASES[name]
+        given = {renames.get(k, k): v for k, v in {**parsed, **params}.items()}
+        clash = sorted(set(given) & set(fixed))
+        if clash:
+            raise ValueError(f"loss {name!r} is {target} with {fixed}; it takes no {', '.join(clash)}")
+        return _build(LOSSES, "loss", target, {**given, **fixed})
     return _build(LOSSES, "loss", spec, params)
 
 
@@ -91,7 +173,7 @@ def get_metric(spec, **params) -> M.Metric:
     name, _ = parse_spec(spec)
     if name in METRICS:
         return _build(METRICS, "metric", spec, params)
-    if name in LOSSES:
+    if name in LOSSES or name in ALIASES:
         return M.LossMetric(get_loss(spec, **params))
     raise ValueError(f"unknown metric {name!r}; available: {', '.join(available_metrics())}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -581,3 +582,38 @@ def test_soft_labels_are_the_kl_divergence_and_keep_the_label_check_otherwise():
         bl.get_loss("logistic:soft_labels='yes'")
     with pytest.raises(ValueError, match="soft_labels has no meaning for more than two classes"):
         soft.multiclass_form()
+
+
+def test_pytorch_and_keras_names_give_boostloss_losses():
+    from boostloss.registry import ALIASES, NOT_APPLICABLE, NOT_YET
+
+    assert bl.get_loss("smooth_l1:beta=2") == bl.Huber(delta=2)
+    assert bl.get_loss("smooth_l1") == bl.Huber(delta=1.0)  # torch's default beta
+    assert bl.get_loss("cross_entropy:weight=[1, 2],label_smoothing=0.1") == bl.SoftmaxCrossEntropy(
+        class_weight=[1, 2], label_smoothing=0.1)
+    assert bl.get_loss("bce_with_logits", pos_weight=3.0) == bl.Logistic(pos_weight=3.0)
+    assert bl.get_loss("kl_div") == bl.Logistic(soft_labels=True)
+    assert bl.get_metric("l1").loss == bl.AbsoluteError() and bl.get_metric("mae").name == "mae"
+    for alias, (target, _, _, _) in ALIASES.items():
+        assert bl.get_loss(alias).name == target, alias
+    # the relations the notes state, on a grid of residuals
+    r = np.linspace(-5, 5, 101)
+    y = np.zeros_like(r)
+    beta = 2.0
+    torch_smooth_l1 = np.where(np.abs(r) < beta, 0.5 * r**2 / beta, np.abs(r) - 0.5 * beta)
+    np.testing.assert_allclose(bl.get_loss(f"smooth_l1:beta={beta}").loss(y, r) / beta, torch_smooth_l1, rtol=1e-14)
+    np.testing.assert_allclose(2 * bl.get_loss("mse").loss(y, r), r**2, rtol=1e-14)
+    counts, raw = np.array([0.0, 1.0, 4.0]), np.array([0.3, -1.0, 2.0])
+    gap = bl.get_loss("poisson_nll").loss(counts, raw) - (np.exp(raw) - counts * raw)  # torch's, full=False
+    np.testing.assert_allclose(gap, special.xlogy(counts, counts) - counts, atol=1e-12)  # a term of y alone
+    labels, margins = np.array([0.0, 1.0, 1.0]), np.array([0.5, -2.0, 3.0])
+    np.testing.assert_allclose(bl.get_loss("soft_margin").loss(labels, margins),
+                               np.log1p(np.exp(-(2 * labels - 1) * margins)), rtol=1e-14)
+    for name, why in NOT_APPLICABLE.items():
+        with pytest.raises(ValueError, match=f"loss '{name}' does not apply to boosting: " + re.escape(why)):
+            bl.get_loss(name)
+    for name in NOT_YET:
+        with pytest.raises(ValueError, match=f"loss '{name}' .* is not in boostloss yet"):
+            bl.get_loss(name)
+    with pytest.raises(ValueError, match="loss 'kl_div' is logistic with .*soft_labels.*; it takes no soft_labels"):
+        bl.get_loss("kl_div:soft_labels=False")
