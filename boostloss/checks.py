@@ -56,6 +56,8 @@ def configurations() -> list[Loss]:
         bl.Focal(gamma=2, hessian="exact"), bl.SymmetricCrossEntropy(alpha=1, beta=0.5, hessian="exact"),
         bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1),
         bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]), bl.MulticlassFocal(gamma=2, hessian="exact"),
+        bl.Logistic(soft_labels=True), bl.Hinge(hessian="active"), bl.Perceptron(hessian="active"),
+        bl.SquaredHinge(hessian="exact"), bl.ModifiedHuber(hessian="exact"),
     ]
 
 

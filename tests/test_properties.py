@@ -37,8 +37,9 @@ F32_MAX = float(np.finfo(np.float32).max)
 
 
 def positive_hessian(loss) -> bool:
-    """Whether grad_hess's Hessian must be > 0: a non-exact policy, or a smooth convex loss."""
-    return getattr(loss, "hessian", "exact") != "exact" or loss.name in CONVEX
+    """Whether grad_hess's Hessian must be > 0: a non-exact policy (but ``active``, zero past the
+    margin by design, as XGBoost's binary:hinge), or a smooth convex loss."""
+    return getattr(loss, "hessian", "exact") not in ("exact", "active") or loss.name in CONVEX
 
 
 def targets(loss, width, k):
