@@ -403,10 +403,14 @@ def print_comparison(result) -> None:
         means = [result.mean(loss, metric) for loss in result.losses]
         digits = _decimals(means)
         best = result.best(metric)
-        columns[metric] = [(f"{result.mean(loss, metric):.{digits}f} {pm} {result.std(loss, metric):.{digits}f}"
-                            if np.isfinite(result.mean(loss, metric)) else "n/a")  # no probabilities (hinge)
-                           + (" *" if loss == best and np.isfinite(result.mean(loss, metric)) else "  ")
-                           for loss in result.losses]
+        cells = []
+        for loss, mean in zip(result.losses, means, strict=True):
+            if not np.isfinite(mean):  # a probability score of a loss without probabilities (hinge)
+                cells.append("n/a  ")
+                continue
+            cells.append(f"{mean:.{digits}f} {pm} {result.std(loss, metric):.{digits}f}"
+                         + (" *" if loss == best else "  "))
+        columns[metric] = cells
     rows = [[loss, *(columns[m][i] for m in result.metrics), f"{np.mean(result.fit_times[loss]):.2f} s"]
             for i, loss in enumerate(result.losses)]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

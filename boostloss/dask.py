@@ -54,7 +54,7 @@ from .losses.base import check_sample_weight
 from .losses.binary import BinaryLoss
 from .losses.multiclass import TwoClassView
 from .registry import get_loss
-from .sklearn import check_regression_loss, estimates_probabilities
+from .sklearn import check_regression_loss, estimates_probabilities, margin_labels
 from .xgboost import XGBoostMetric
 
 SKETCH_SIZE = 1024  # points a partition contributes to the summary of its targets
@@ -694,11 +694,9 @@ class BoostClassifier(ClassifierMixin, _DaskBoostBase):
 
     def predict(self, X):
         """The most probable class label (for a margin loss, the side of the margin), a Dask array."""
-        classes = self.classes_
         raw = _dask_array(self._raw(X))
-        if raw.ndim == 2:
-            return raw.map_blocks(lambda r: classes[np.argmax(r, axis=1)], drop_axis=1, dtype=classes.dtype)
-        return raw.map_blocks(lambda r: classes[(r > 0).astype(np.intp)], dtype=classes.dtype)
+        return raw.map_blocks(margin_labels, self.classes_, drop_axis=1 if raw.ndim == 2 else [],
+                              dtype=self.classes_.dtype)
 
 
 def _classes(y) -> np.ndarray:

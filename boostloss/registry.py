@@ -82,10 +82,10 @@ def describe_aliases() -> list[dict]:
     """Every PyTorch / Keras name: what it is here, or why it is not."""
     out = [{"name": name, "loss": target, "parameters": {**{k: f"-> {v}" for k, v in renames.items()}, **fixed},
             "note": note} for name, (target, renames, fixed, note) in ALIASES.items()]
-    out += [{"name": name, "loss": None, "parameters": {}, "note": f"not applicable: {why}"}
-            for name, why in NOT_APPLICABLE.items()]
-    return out + [{"name": name, "loss": None, "parameters": {}, "note": f"not in boostloss yet: {what}"}
-                  for name, what in NOT_YET.items()]
+    for table, status in ((NOT_APPLICABLE, "not applicable"), (NOT_YET, "not in boostloss yet")):
+        out += [{"name": name, "loss": None, "parameters": {}, "note": f"{status}: {why}"}
+                for name, why in table.items()]
+    return out
 
 
 def available_losses() -> list[str]:

@@ -270,6 +270,14 @@ def check_regression_loss(loss) -> None:
                          "(or, for targets that are probabilities, logistic:soft_labels=True)")
 
 
+def margin_labels(raw, classes):
+    """The predicted labels of raw scores: the highest of k columns, else the side of the
+    margin (``F > 0``; for the log-odds losses, ``p > 1/2``)."""
+    if raw.ndim == 2:
+        return classes[np.argmax(raw, axis=1)]
+    return classes[(raw > 0).astype(np.intp)]
+
+
 def estimates_probabilities(classifier) -> bool:
     """True when a classifier's loss (``loss_`` once fitted, else ``loss``) estimates class
     probabilities; AttributeError naming the loss otherwise, so ``predict_proba`` is absent
@@ -390,7 +398,4 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
 
     def predict(self, X):
         """The most probable class label (for a margin loss, the side of the margin)."""
-        raw = self._raw(X)
-        if raw.ndim == 2:
-            return self.classes_[np.argmax(raw, axis=1)]
-        return self.classes_[(raw > 0).astype(np.intp)]
+        return margin_labels(self._raw(X), self.classes_)

@@ -155,6 +155,15 @@ from boostloss.losses.binary import BinaryLoss  # noqa: E402
 from boostloss.sklearn import BoostClassifier, BoostRegressor  # noqa: E402
 
 
+def _raw(booster: str, model, X) -> np.ndarray:
+    """The raw scores of a model from ``bl.<booster>.train``."""
+    if booster == "xgboost":
+        return model.predict(xgb.DMatrix(X), output_margin=True)
+    if booster == "lightgbm":
+        return model.predict(X, raw_score=True)
+    return model.predict(X, prediction_type="RawFormulaVal")
+
+
 def _serving_cases():
     rng = np.random.default_rng(41)
     X = rng.normal(size=(800, 4))
@@ -212,7 +221,7 @@ def test_a_saved_model_predicts_in_the_targets_units_without_boostloss(booster, 
         by_estimator = (estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else estimator.predict(X)) \
             if classify else estimator.predict(X)
         # the same model both ways (an estimator's base_score was once read in the wrong units: poisson)
-        raw = model.predict(data, output_margin=True) if booster == "xgboost" else model.predict(X, raw_score=True)
+        raw = _raw(booster, model, X)
         same = (estimator.decision_function(X), raw) if loss.link.name == "sign" else (
             by_estimator[:, 1] if by_estimator.ndim == 2 and expected.ndim == 1 else by_estimator, expected)
         np.testing.assert_allclose(*same, rtol=2e-5, atol=1e-6, err_msg=name)
@@ -298,15 +307,6 @@ def test_a_saved_catboost_model_predicts_with_the_documented_prediction_type(tmp
 
 
 # --------------------------------------------------------------------------- export to serving runtimes
-def _raw(booster: str, model, X) -> np.ndarray:
-    """The raw scores of a model from ``bl.<booster>.train``."""
-    if booster == "xgboost":
-        return model.predict(xgb.DMatrix(X), output_margin=True)
-    if booster == "lightgbm":
-        return model.predict(X, raw_score=True)
-    return model.predict(X, prediction_type="RawFormulaVal")
-
-
 def _exported_predictions(converter: str, booster: str, model, loss, X, tmp_path) -> np.ndarray:
     """Predictions of ``model`` converted by ``converter`` and run by its runtime, as (n, outputs)."""
     if converter == "treelite":

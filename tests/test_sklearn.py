@@ -183,9 +183,9 @@ def test_one_round_starts_from_the_optimal_constant(booster):
 def test_one_round_of_a_declared_objective_starts_from_the_optimal_constant(booster, loss):
     """The models whose files declare a built-in objective (count:poisson, reg:gamma,
     reg:tweedie, binary:hinge, binary:logistic in a regressor on XGBoost) start where the loss's
-    optimal constant is, and stay
-    there when the estimator's parameters are set again (XGBoost then rewrites the booster's
-    base_score from the estimator's: once a margin read as a mean, 1.58 for a mean of 4.9)."""
+    optimal constant is, and stay there when the estimator's parameters are set again (XGBoost
+    then rewrites the booster's base_score from the estimator's: once a margin read as a mean,
+    1.58 for a mean of 4.9)."""
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 3))
     if loss == "hinge":

@@ -369,8 +369,8 @@ class SquaredHinge(_MarginLoss):
 
     def _loss(self, y, raw):
         u = np.maximum(1.0 - (2.0 * y - 1.0) * raw, 0.0)
-        knee = 1.0 - self._knee
-        return np.where(u <= knee, u * u, knee * (2.0 * u - knee))
+        top = 1.0 - self._knee  # the u where the quadratic part ends
+        return np.where(u <= top, u * u, top * (2.0 * u - top))
 
     def _closed_form_init(self, y, w):
         return self._balance(y, w)
