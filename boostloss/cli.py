@@ -61,6 +61,7 @@ LOSS_FORMULAS = {
     "focal": "-alpha_t (1 - p)^gamma log p",
     "exponential": "exp(-s F), s = 2y - 1",
     "symmetric_cross_entropy": "alpha (-log p) + 4 beta (1 - p)",
+    "dice": "1 - (2 p y + eps) / (p^2 + y^2 + eps), p = sigmoid(F)",
     "hinge": "max(0, 1 - s F), s = 2y - 1",
     "perceptron": "max(0, -s F), s = 2y - 1",
     "squared_hinge": "max(0, 1 - s F)^2, s = 2y - 1",

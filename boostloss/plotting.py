@@ -39,6 +39,7 @@ SWEEPS = {
     "logistic": ("label_smoothing", (0.0, 0.1, 0.3)),
     "focal": ("gamma", (0.0, 1.0, 2.0, 5.0)),
     "symmetric_cross_entropy": ("beta", (0.0, 0.5, 1.0)),
+    "dice": ("eps", (0.1, 1.0, 3.0)),
     "softmax_cross_entropy": ("label_smoothing", (0.0, 0.1, 0.3)),
     "multiclass_focal": ("gamma", (0.0, 1.0, 2.0, 5.0)),
 }

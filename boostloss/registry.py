@@ -13,7 +13,7 @@ from . import metrics as M
 LOSSES = {cls.name: cls for cls in (
     L.SquaredError, L.AbsoluteError, L.Huber, L.PseudoHuber, L.LogCosh, L.Quantile, L.Expectile,
     L.Fair, L.MAPE, L.SquaredLogError, L.Poisson, L.Gamma, L.Tweedie,
-    L.Logistic, L.Focal, L.Exponential, L.SymmetricCrossEntropy,
+    L.Logistic, L.Focal, L.Exponential, L.SymmetricCrossEntropy, L.Dice,
     L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
     L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy,
 )}
@@ -69,12 +69,14 @@ NOT_APPLICABLE = {
     "multilabel_margin": "torch MultiLabelMarginLoss: several labels per row (one model per label)",
     "multilabel_soft_margin": "torch MultiLabelSoftMarginLoss: several labels per row (train logistic per "
                               "label)",
+    "dsc": "the self-adjusting Dice of Li et al. (2020) per row on sigmoid(F): its factor (1 - p) p is even in "
+           "F, so it cannot tell a confident positive from a confident negative (use dice)",
+    "self_adjusting_dice": "as dsc",
 }
 # names of losses that apply but are not in boostloss yet
 NOT_YET = {
     "multi_margin": "torch MultiMarginLoss, the multiclass hinge",
     "categorical_hinge": "Keras CategoricalHinge, a multiclass hinge",
-    "dice": "the Dice loss",
 }
 
 

@@ -199,6 +199,7 @@ def test_init_score_equals_one_machine_for_every_loss(client):
         "gamma": positive, "tweedie": rng.poisson(2.0, size=n).astype(float),
         "logistic:pos_weight=2,label_smoothing=0.1": (positive > 1).astype(float), "focal": (positive > 1) * 1.0,
         "exponential": (positive > 0.5) * 1.0, "symmetric_cross_entropy": (positive > 2) * 1.0,
+        "dice": (positive > 1.5) * 1.0,
         "hinge": (positive > 1) * 1.0, "squared_hinge": (positive > 0.8) * 1.0,
         "softmax_cross_entropy:label_smoothing=0.1": rng.integers(0, 4, size=n).astype(float),
         "multiclass_focal": rng.integers(0, 3, size=n).astype(float),

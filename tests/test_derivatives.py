@@ -150,6 +150,9 @@ CASES = {
     "exponential": lambda: binary_case(bl.Exponential()),
     "symmetric_cross_entropy(0.1,1)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=0.1, beta=1)),
     "symmetric_cross_entropy(1,0.5)": lambda: binary_case(bl.SymmetricCrossEntropy(alpha=1, beta=0.5)),
+    "dice": lambda: binary_case(bl.Dice()),
+    "dice(1e-4)": lambda: binary_case(bl.Dice(eps=1e-4)),
+    "dice(30)": lambda: binary_case(bl.Dice(eps=30)),
     "logistic(soft_labels)": lambda: soft_case(bl.Logistic(soft_labels=True)),
     "logistic(soft_labels, pos_weight=3, label_smoothing=0.2)":
         lambda: soft_case(bl.Logistic(pos_weight=3.0, label_smoothing=0.2, soft_labels=True)),

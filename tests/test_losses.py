@@ -19,7 +19,7 @@ LOSSES = [bl.get_loss(name) for name in bl.available_losses()] + [
     bl.Huber(delta=0.5), bl.PseudoHuber(delta=5, hessian="exact"), bl.Quantile(alpha=0.1),
     bl.Quantile(alpha=0.9, hessian="unit"), bl.Expectile(alpha=0.8), bl.Fair(c=3), bl.Tweedie(power=1.2),
     bl.Logistic(pos_weight=3, label_smoothing=0.1), bl.Focal(alpha=0.75, gamma=0.5),
-    bl.SymmetricCrossEntropy(alpha=1, beta=0.5), bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]),
+    bl.SymmetricCrossEntropy(alpha=1, beta=0.5), bl.Dice(eps=0.1), bl.MulticlassFocal(gamma=0.5, alpha=[1, 2, 0.5]),
     bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1),
     bl.MulticlassSymmetricCrossEntropy(alpha=1.0, beta=0.5, hessian="exact"),
 ]
@@ -119,7 +119,7 @@ def test_init_score_known_values():
 @pytest.mark.parametrize("loss, y, w", [
     (bl.Poisson(), [0.0, 0.0], None), (bl.Tweedie(), [0.0, 3.0], [1.0, 0.0]),
     (bl.Logistic(), [1, 1, 1], None), (bl.Focal(), [0, 0], None), (bl.Exponential(), [1, 1], None),
-    (bl.SymmetricCrossEntropy(), [0, 1], [2.0, 0.0]),
+    (bl.SymmetricCrossEntropy(), [0, 1], [2.0, 0.0]), (bl.Dice(), [1, 1], None),
 ])
 def test_init_score_infinite_optimum_raises(loss, y, w):
     with pytest.raises(ValueError, match=f"{type(loss).__name__}.*infinit"):
@@ -561,6 +561,31 @@ def test_margin_losses_links_and_policies():
     assert bl.SquaredHinge().init_score([1, 1, 1, 0]) == pytest.approx(0.5)
     assert bl.Hinge().init_score([1, 1, 1, 0], [1, 1, 1, 4]) == -(1 - 2.0**-20)
     assert bl.Perceptron().init_score([1, 1, 1, 0]) == 0.0
+
+
+def test_dice_is_the_per_row_dice_with_the_squared_denominator_and_starts_at_its_global_minimum():
+    rng = np.random.default_rng(11)
+    y, raw = (rng.random(300) < 0.3).astype(float), rng.normal(0, 4, 300)
+    for eps in (1e-4, 1.0, 5.0):
+        p = special.expit(raw)
+        want = 1 - (2 * p * y + eps) / (p**2 + y**2 + eps)
+        np.testing.assert_allclose(bl.Dice(eps=eps).loss(y, raw), want, rtol=1e-12, atol=1e-15)
+    # eps = 1e-4 on balanced classes: two local minima of the mean loss (near -9.2 and +8.5)
+    loss, labels = bl.Dice(eps=1e-4), np.array([0.0, 1.0])
+    grid = np.linspace(-30, 30, 60001)
+    zeros, ones = np.zeros(grid.size), np.ones(grid.size)
+    mean = 0.5 * (loss.loss(zeros, grid) + loss.loss(ones, grid))
+    slope = loss.exact_grad_hess(zeros, grid)[0] + loss.exact_grad_hess(ones, grid)[0]
+    minima = grid[1:][(slope[:-1] < 0) & (slope[1:] >= 0)]
+    assert minima.size == 2 and minima[0] < -9 and minima[1] > 8
+    start = loss.init_score(labels)
+    assert start == pytest.approx(grid[np.argmin(mean)], abs=2e-3) and start < -9
+    g = loss.exact_grad_hess(labels, np.full(2, start))[0]
+    assert abs(g.sum()) < 1e-12
+    with pytest.raises(ValueError, match="Dice: eps must be finite and > 0, got 0"):
+        bl.get_loss("dice:eps=0")
+    with pytest.raises(ValueError, match="does not apply to boosting.*even in F"):
+        bl.get_loss("dsc")
 
 
 def test_soft_labels_are_the_kl_divergence_and_keep_the_label_check_otherwise():

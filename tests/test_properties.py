@@ -174,6 +174,21 @@ def test_symmetric_cross_entropy_exact_hessian_negative_for_hard_rows(pt, label)
     assert bl.SymmetricCrossEntropy().grad_hess(y, raw)[1][0] > 0
 
 
+@settings(max_examples=60, deadline=None)
+@given(pt=st.floats(1e-12, 0.2), label=st.sampled_from([0.0, 1.0]), eps=st.sampled_from([1e-4, 1.0, 30.0]))
+def test_dice_exact_hessian_negative_for_hard_rows(pt, label, eps):
+    """Dice bends down where a row is badly wrong (its loss saturates); the floor policy keeps
+    h >= |g|: each row's own Newton step is at most 1."""
+    raw = np.array([logit(pt) if label == 1 else -logit(pt)])
+    y = np.array([label])
+    exact_g, exact_h = bl.Dice(eps=eps, hessian="exact").grad_hess(y, raw)
+    if pt < 0.1 and (label == 1 or pt < 1e-3):  # negatives bend down past p^2 = eps / 3, at most p = 0.9...
+        assert exact_h[0] < 0
+    g, h = bl.Dice(eps=eps).grad_hess(y, raw)
+    assert g[0] == exact_g[0] and g[0] * (2 * label - 1) < 0  # always towards the true class
+    assert h[0] == max(exact_h[0], abs(g[0])) and h[0] > 0
+
+
 WEIGHTS = st.sampled_from([0.0, 1e-300, 1e-38, 1e-12]) | st.floats(1e-3, 1e6)
 
 

@@ -87,7 +87,8 @@ CLASSIFIERS = {
 
 
 @pytest.mark.parametrize("booster", BOOSTERS)
-@pytest.mark.parametrize("loss", ["focal", "focal:gamma=5,alpha=0.9", "focal:hessian=exact", "symmetric_cross_entropy"])
+@pytest.mark.parametrize("loss", ["focal", "focal:gamma=5,alpha=0.9", "focal:hessian=exact", "symmetric_cross_entropy",
+                                  "dice"])
 def test_focal_training_never_produces_nan(booster, loss):
     """Rare, perfectly separable positives drive margins far out, where the exact focal Hessian
     turns negative and tiny probabilities underflow; training must stay finite and rank well."""

@@ -2,7 +2,17 @@
 
 from .arithmetic import WeightedSum
 from .base import Interval, Link, Loss, weighted_quantile
-from .binary import Exponential, Focal, Hinge, Logistic, ModifiedHuber, Perceptron, SquaredHinge, SymmetricCrossEntropy
+from .binary import (
+    Dice,
+    Exponential,
+    Focal,
+    Hinge,
+    Logistic,
+    ModifiedHuber,
+    Perceptron,
+    SquaredHinge,
+    SymmetricCrossEntropy,
+)
 from .multiclass import MulticlassFocal, MulticlassSymmetricCrossEntropy, SoftmaxCrossEntropy, class_balanced_weights
 from .regression import (
     MAPE,
@@ -24,7 +34,7 @@ __all__ = [
     "Interval", "Link", "Loss", "WeightedSum", "weighted_quantile",
     "SquaredError", "AbsoluteError", "Huber", "PseudoHuber", "LogCosh", "Quantile", "Expectile",
     "Fair", "MAPE", "SquaredLogError", "Poisson", "Gamma", "Tweedie",
-    "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy", "Hinge", "SquaredHinge", "ModifiedHuber",
+    "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy", "Dice", "Hinge", "SquaredHinge", "ModifiedHuber",
     "Perceptron",
     "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "class_balanced_weights",
 ]

@@ -711,6 +711,31 @@ def symmetric_cross_entropy(y, raw, w, params, grad, hess):
 
 
 @njit(**_JIT)
+def dice(y, raw, w, params, grad, hess):
+    """Per-row Dice ``1 - (2 p y + eps) / (p^2 + y + eps)`` on ``p = sigmoid(raw)`` in the forms of
+    ``Dice``'s docstring: every ratio is over a denominator ``>= eps``, and none cancels."""
+    policy, eps = params[0], params[1]
+    s1 = s2 = _NONE
+    for i in range(y.size):
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        p, q, _, _ = sigmoid_terms(np.float64(raw[i]))
+        d1, k = p * p + 1.0 + eps, 1.0 + p + eps  # y = 1
+        g1 = -2.0 * p * q * q * k / (d1 * d1)
+        h1 = 2.0 * p * q * q * ((p * (2.0 * p + eps) - k * (q - p)) / (d1 * d1) + 4.0 * p * p * q * k / (d1 * d1 * d1))
+        d0 = p * p + eps  # y = 0
+        a, c = eps / d0, p * p / d0
+        g0 = 2.0 * a * c * q
+        h0 = g0 * (q * (eps - 3.0 * p * p) / d0 + q - p)
+        positive = yi == 1.0
+        g, h = (g1 if positive else g0), (h1 if positive else h0)
+        if policy == FLOOR:
+            h = max(h, abs(g))
+        grad[i] = _fit(grad, g)
+        hess[i] = _fit(hess, h)
+    return _weigh(grad, hess, w, s1, s2)
+
+
+@njit(**_JIT)
 def hinge(y, raw, w, params, grad, hess):
     """Hinge ``max(0, m - z)``, ``z = s raw``: a row is active where ``z < m`` (XGBoost's
     ``binary:hinge``), or ``z <= m`` with ``closed`` (the perceptron, ``m = 0``)."""
