@@ -76,6 +76,13 @@ METRIC_FORMULAS = {
     "pinball": "mean max(alpha (y - pred), (alpha - 1) (y - pred))",
     "mape": "mean |y - pred| / |y|",
     "log_loss": "mean -log p of the true class",
+    "r2": "1 - sum w (y - pred)^2 / sum w (y - mean y)^2",
+    "msle": "mean (log1p y - log1p pred)^2",
+    "rmsle": "sqrt(mean (log1p y - log1p pred)^2)",
+    "median_absolute_error": "weighted median |y - pred|",
+    "brier": "mean (p - y)^2; k >= 3 classes: mean sum_j (p_j - 1{y = j})^2",
+    "f1": "2 TP / (2 TP + FP + FN) at p > threshold (the Dice coefficient); k classes: macro mean",
+    "kl_div": "mean t log(t / p) + (1 - t) log((1 - t) / (1 - p)), t in [0, 1]",
 }
 TARGETS = {"mape": "y != 0"}
 

@@ -8,10 +8,10 @@
 
 Each loss is fitted through ``boostloss.sklearn.BoostRegressor`` / ``BoostClassifier`` on the
 same ``KFold`` (regression) or ``StratifiedKFold`` (classification) splits. Regression metrics
-are ``boostloss`` metrics (``bl.get_metric(name).score(y, pred)``: ``mae``, ``rmse``, ``smape``,
-``pinball:alpha=0.9``, any loss by name) and ``r2``; classification metrics are scikit-learn's
-on the predicted probabilities (``log_loss``, ``roc_auc``, ``accuracy``, ...) and any
-classification loss by name.
+are ``boostloss`` metrics (``bl.get_metric(name).score(y, pred)``: ``mae``, ``rmse``, ``r2``,
+``smape``, ``pinball:alpha=0.9``, any loss by name); classification metrics are scikit-learn's
+on the predicted probabilities (``log_loss``, ``roc_auc``, ``accuracy``, ...), boostloss's
+(``brier``, ``f1``, ``kl_div``) and any classification loss by name.
 
 Categorical features: pandas ``category`` columns go to the booster natively (LightGBM reads
 them itself; XGBoost gets ``enable_categorical=True``; CatBoost gets them as ``cat_features``,
@@ -158,11 +158,6 @@ def _positive(proba):
     return proba[:, 1]
 
 
-def _multiclass_brier(y, proba):
-    onehot = np.eye(proba.shape[1])[y]
-    return np.mean(np.sum((proba - onehot) ** 2, axis=1))
-
-
 def _roc_auc(y, proba):
     if proba.shape[1] == 2:
         return skm.roc_auc_score(y, _positive(proba))
@@ -170,50 +165,38 @@ def _roc_auc(y, proba):
 
 
 # name -> (higher is better, score(y, proba), binary only); _RANKS also take class scores
-_RANKS = ("accuracy", "balanced_accuracy", "roc_auc", "f1", "average_precision")
+_RANKS = ("accuracy", "balanced_accuracy", "roc_auc", "average_precision")
 _CLASSIFICATION = {
     "log_loss": (False, lambda y, p: skm.log_loss(y, p, labels=np.arange(p.shape[1])), False),
     "accuracy": (True, lambda y, p: skm.accuracy_score(y, p.argmax(axis=1)), False),
     "balanced_accuracy": (True, lambda y, p: skm.balanced_accuracy_score(y, p.argmax(axis=1)), False),
     "roc_auc": (True, _roc_auc, False),
-    "f1": (True, lambda y, p: skm.f1_score(y, p.argmax(axis=1), average="binary" if p.shape[1] == 2 else "macro"),
-           False),
-    "brier": (False, lambda y, p: _multiclass_brier(y, p) if p.shape[1] > 2 else skm.brier_score_loss(y, p[:, 1]),
-              False),
     "average_precision": (True, lambda y, p: skm.average_precision_score(y, _positive(p)), True),
 }
 
 
 # scores ``compare`` takes from scikit-learn besides boostloss's metrics: name -> (tasks, formula)
 SCIKIT_LEARN_SCORES = {
-    "r2": ("regression", "1 - sum (y - pred)^2 / sum (y - mean y)^2"),
     "accuracy": ("binary, multiclass", "share of rows whose most probable class is the label"),
     "balanced_accuracy": ("binary, multiclass", "mean over classes of the share predicted right"),
     "roc_auc": ("binary, multiclass", "area under the ROC curve (multiclass: one-vs-rest mean)"),
-    "f1": ("binary, multiclass", "F1 of the positive class (multiclass: macro mean)"),
-    "brier": ("binary, multiclass", "mean squared error of the predicted probabilities"),
     "average_precision": ("binary", "area under the precision-recall curve"),
 }
 
 
 def scikit_learn_score_direction(name: str) -> bool:
     """Whether a score of ``SCIKIT_LEARN_SCORES`` is better when higher."""
-    return True if name == "r2" else _CLASSIFICATION[name][0]
+    return _CLASSIFICATION[name][0]
 
 
 def get_scorer(name: str, task: str) -> Scorer:
     """The scorer for a metric name on a task; ValueError naming the choices otherwise."""
     if task == "regression":
-        if name == "r2":
-            return Scorer("r2", True, skm.r2_score)
-        try:
-            metric = get_metric(name)
-        except ValueError as err:
-            raise ValueError(f"{err} (and r2)") from None
+        metric = get_metric(name)
         if isinstance(metric, LossMetric) and loss_task(metric.loss) != "regression":
             raise ValueError(f"metric {name!r} is a classification loss; the task is regression")
-        if metric.name == "log_loss":
-            raise ValueError("metric 'log_loss' is for classification; the task is regression")
+        if metric.task == "classification":
+            raise ValueError(f"metric {name!r} is for classification; the task is regression")
         return Scorer(name, metric.higher_is_better, metric.score)
     if name in _CLASSIFICATION:
         higher, func, binary_only = _CLASSIFICATION[name]
@@ -225,8 +208,10 @@ def get_scorer(name: str, task: str) -> Scorer:
         metric = get_metric(name)
     except ValueError:
         raise ValueError(f"unknown metric {name!r} for {task} classification; available: {choices}") from None
-    if not isinstance(metric, LossMetric) or loss_task(metric.loss) == "regression":
+    if metric.task != "classification":
         raise ValueError(f"metric {name!r} is not a classification metric; available: {choices}")
+    if not isinstance(metric, LossMetric):  # boostloss's brier, f1, kl_div: on the class scores
+        return Scorer(name, metric.higher_is_better, metric.score, needs_probabilities=metric.name != "f1")
     check_loss_for_task(metric.loss, task)
 
     def score(y, proba):

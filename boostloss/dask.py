@@ -401,16 +401,21 @@ def _root(loss, parts, start, candidates, tol):
 
 # --------------------------------------------------------------------------- XGBoost metric
 class ExactXGBoostMetric(XGBoostMetric):
-    """``bl.xgboost.metric`` whose additive sums are all-reduced across XGBoost's workers, so each
-    worker reports the metric of the whole evaluation set. (XGBoost averages the workers' own
+    """``bl.xgboost.metric`` whose statistics are all-reduced across XGBoost's workers (a mean's
+    two sums, R2's two passes, F1's counts, the median's bisection steps), so each worker
+    reports the metric of the whole evaluation set. (XGBoost averages the workers' own
     values, which is not the metric of their union.) On one machine it equals ``bl.xgboost.metric``."""
 
     def _value(self, y, raw, w):
         collective = import_booster("xgboost.collective", "xgboost")
-        sums = np.array(self.metric.sums(y, raw, w, self.link), dtype=np.float64)
-        if collective.get_world_size() > 1:
-            sums = collective.allreduce(sums, collective.Op.SUM)
-        return self.metric.final(*sums)
+        if collective.get_world_size() == 1:
+            return self.metric.evaluate(y, raw, w, self.link)
+        ops = {"sum": collective.Op.SUM, "min": collective.Op.MIN, "max": collective.Op.MAX}
+
+        def reduce(values, op="sum"):
+            return collective.allreduce(np.asarray(values, dtype=np.float64), ops[op])
+
+        return self.metric.evaluate(y, raw, w, self.link, reduce=reduce)
 
 
 def xgboost_metric(metric_or_loss, loss=None) -> ExactXGBoostMetric:

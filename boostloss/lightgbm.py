@@ -79,7 +79,7 @@ class LightGBMMetric:
             raw, y, w = first, second.get_label(), nonempty(second.get_weight())
         else:
             y, raw, w = first, second, nonempty(sample_weight)
-        value = self.metric.final(*self.metric.sums(y, raw, w, self.link))
+        value = self.metric.evaluate(y, raw, w, self.link)
         return self.metric.name, value, self.metric.higher_is_better
 
 

@@ -17,7 +17,8 @@ LOSSES = {cls.name: cls for cls in (
     L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
     L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy,
 )}
-METRICS = {cls.name: cls for cls in (M.MAE, M.RMSE, M.MAPE, M.SMAPE, M.Pinball, M.LogLoss)}
+METRICS = {cls.name: cls for cls in (M.MAE, M.RMSE, M.MAPE, M.SMAPE, M.Pinball, M.R2, M.MSLE, M.RMSLE,
+                                     M.MedianAbsoluteError, M.LogLoss, M.Brier, M.F1, M.KLDivergence)}
 
 
 # --------------------------------------------------------------------------- PyTorch / Keras names

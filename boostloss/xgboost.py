@@ -118,7 +118,7 @@ class XGBoostMetric:
         return self._value(first, second, nonempty(sample_weight))
 
     def _value(self, y, raw, w):
-        return self.metric.final(*self.metric.sums(y, raw, w, self.link))
+        return self.metric.evaluate(y, raw, w, self.link)
 
 
 class _XGBoostTrees:
@@ -215,6 +215,13 @@ def metric(metric_or_loss, loss=None) -> XGBoostMetric:
     return XGBoostMetric(metric_or_loss, loss)
 
 
+def _higher_is_better(custom_metric) -> bool:
+    """Whether a custom metric is one of ours that is better when higher (R2, F1)."""
+    inner = getattr(custom_metric, "metric", None)  # XGBoostMetric, or Refitted around one
+    inner = getattr(inner, "metric", inner)
+    return bool(getattr(inner, "higher_is_better", False))
+
+
 def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=None, **kwargs):
     """``xgb.train`` with ``loss`` as objective and metric, started from ``loss.init_score``.
 
@@ -244,6 +251,8 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     obj.refit, callback = _leaf_refit(loss, params, labels, weights, (dtrain, dtrain, None),
                                       [(data, data, None) for data, _ in evals if data is not dtrain])
     custom_metric = custom_metric or metric(loss)
+    if _higher_is_better(custom_metric):  # XGBoost reads a custom metric as lower-is-better
+        kwargs.setdefault("maximize", True)
     if callback is not None:
         custom_metric = Refitted(custom_metric, obj.refit, xgb.DMatrix)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), callback]
@@ -385,14 +394,20 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         if callback is not None:
             watched = Refitted(watched, obj.refit, xgb.DMatrix)
             estimator.set_params(callbacks=[*(callbacks or []), callback])
+    stopping = {"early_stopping_rounds": early_stopping_rounds}
+    if early_stopping_rounds and _higher_is_better(watched):  # the estimator would minimise it
+        stopping = {"early_stopping_rounds": None, "callbacks": [
+            *(estimator.get_params().get("callbacks") or []),
+            xgb.callback.EarlyStopping(rounds=early_stopping_rounds, maximize=True)]}
     estimator.set_params(objective=obj, eval_metric=watched, base_score=base, disable_default_eval_metric=True,
-                         early_stopping_rounds=early_stopping_rounds)
+                         **stopping)
     try:
         estimator.fit(X, y, sample_weight=sample_weight, eval_set=eval_set,
                       sample_weight_eval_set=eval_sample_weight, verbose=False, **fit_params)
     finally:
         end_refit(obj)
-        estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss))
+        estimator.set_params(callbacks=callbacks, eval_metric=metric(eval_metric or loss, loss),
+                             early_stopping_rounds=early_stopping_rounds)
     # as XGBoost does after fitting a named objective: the estimator names what its model
     # declares, so that converters reading it (onnxmltools) convert the model; and its base_score
     # is the model's, in that objective's output space, since XGBoost's set_params writes every

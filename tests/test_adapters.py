@@ -496,6 +496,21 @@ def test_plain_metric_reads_the_raw_scores_through_the_loss_link(runner):
     assert logged != pytest.approx(smape.score(yv, raw, wv), rel=1e-3)
 
 
+@pytest.mark.parametrize("loss, metric", [("poisson", "r2"), ("poisson", "median_absolute_error"),
+                                          ("poisson", "rmsle"), ("logistic", "f1"), ("logistic", "brier")])
+def test_metrics_that_are_not_means_are_logged_as_the_whole_sets(runner, loss, metric):
+    """R2, the median and F1 take the whole evaluation set (CatBoost hands it over in one call);
+    the logged value is the metric of the final predictions, read through the loss's link."""
+    loss, metric = bl.get_loss(loss), bl.get_metric(metric)
+    X, y, w, Xv, yv, wv = metric_data()
+    if metric.task == "classification":
+        y, yv = (y > np.median(y)).astype(float), (yv > np.median(y)).astype(float)
+    model, history = runner.fit(loss, X, y, w, rounds=5, valid=(Xv, yv, wv), metric=metric)
+    logged = history["valid"][runner.rounds(model) - 1]
+    expected = metric.score(yv, loss.inverse_link(runner.raw(model, Xv)), wv)
+    assert logged == pytest.approx(expected, rel=METRIC_RTOL[runner.name])
+
+
 def test_early_stopping_watches_the_loss_metric(runner):
     loss = bl.SquaredError()
     X, Xv = features(300, 15), features(300, 16)
@@ -512,6 +527,33 @@ def test_early_stopping_watches_the_loss_metric(runner):
     pred = getattr(bl, runner.name).predict(model, Xv, loss)
     assert weighted_loss(loss, yv, loss.link(pred)) == pytest.approx(valid[best],
                                                                      rel=METRIC_RTOL[runner.name])
+
+
+def test_early_stopping_maximises_a_metric_that_is_better_when_higher(runner):
+    """R2 is better when higher: each booster stops 5 rounds after its maximum (XGBoost reads a
+    custom metric as lower-is-better unless told)."""
+    loss = bl.SquaredError()
+    X, Xv = features(300, 15), features(300, 16)
+    y, yv = target("heavy", X, 17), target("heavy", Xv, 18)
+    deep = {"xgboost": {"max_depth": 6}, "lightgbm": {"num_leaves": 63, "min_data_in_leaf": 2},
+            "catboost": {"depth": 6}}[runner.name]
+    model, history = runner.fit(loss, X, y, rounds=200, valid=(Xv, yv, None), early_stopping=5, metric="r2",
+                                learning_rate=0.5, **deep)
+    valid = history["valid"]
+    assert len(valid) == int(np.argmax(valid)) + 6 < 200
+
+
+def test_xgboost_estimator_early_stopping_maximises_r2_and_keeps_its_parameters():
+    X, Xv = features(300, 15), features(300, 16)
+    y, yv = target("heavy", X, 17), target("heavy", Xv, 18)
+    from boostloss.sklearn import BoostRegressor
+
+    model = BoostRegressor(xgb.XGBRegressor(n_estimators=200, max_depth=6, learning_rate=0.5), "squared_error",
+                           early_stopping_rounds=5, eval_metric="r2").fit(X, y, eval_set=[(Xv, yv)])
+    valid = next(iter(model.estimator_.evals_result()["validation_0"].values()))
+    assert len(valid) == int(np.argmax(valid)) + 6 < 200 and model.best_iteration_ == int(np.argmax(valid))
+    assert model.estimator_.get_params()["early_stopping_rounds"] == 5
+    assert model.score(Xv, yv) == pytest.approx(max(valid), rel=1e-5)  # predicts with the best iteration
 
 
 # --------------------------------------------------------------------------- scikit-learn APIs

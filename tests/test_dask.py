@@ -361,6 +361,22 @@ def test_xgboost_dask_train_with_objective_and_exact_metric(client, data):
     assert gap(bld.predict(plain["booster"], arrays["X"], loss).compute(), pred) == 0
 
 
+@pytest.mark.parametrize("name", ["r2", "median_absolute_error"])
+def test_xgboost_dask_metrics_that_are_not_means_are_the_whole_sets(client, data, name):
+    """R2's two passes and the median's bisection are all-reduced: every worker logs the
+    metric of all rows, which is the metric of the final predictions."""
+    local, arrays = data
+    loss = bl.SquaredError()
+    params = {"max_depth": 3, "learning_rate": 0.3, "seed": 0, "disable_default_eval_metric": True,
+              "base_score": bld.init_score(loss, arrays["y"], arrays["w"])}
+    dtrain = xgb_dask.DaskDMatrix(client, arrays["X"], arrays["y"], weight=arrays["w"])
+    out = xgb_dask.train(client, params, dtrain, 5, obj=bl.xgboost.objective(loss),
+                         custom_metric=bld.xgboost_metric(name, loss), evals=[(dtrain, "train")], verbose_eval=False)
+    pred = bld.predict(out, arrays["X"], loss).compute()
+    logged = out["history"]["train"][name][-1]
+    assert logged == pytest.approx(bl.get_metric(name).score(local["y"], pred, local["w"]), rel=1e-6)
+
+
 # --------------------------------------------------------------------------- estimators
 def test_classifier_labels_frames_multiclass_and_pickle(client, data):
     import pandas as pd

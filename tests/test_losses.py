@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import re
 
@@ -330,8 +331,11 @@ def test_metrics_registry():
     metric = bl.get_metric("huber:delta=2")
     assert isinstance(metric, LossMetric) and metric.loss == bl.Huber(delta=2) and metric.name == "huber"
     assert bl.get_metric(bl.Poisson()).loss == bl.Poisson()
-    with pytest.raises(ValueError, match="unknown metric 'rmsle'.*smape"):
-        bl.get_metric("rmsle")
+    with pytest.raises(ValueError, match="unknown metric 'rmsle2'.*smape"):
+        bl.get_metric("rmsle2")
+    # metric names come first: kl_div and msle are also PyTorch / Keras names of losses
+    assert isinstance(bl.get_metric("kl_div"), bl.metrics.KLDivergence)
+    assert isinstance(bl.get_metric("msle"), bl.metrics.MSLE)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -344,12 +348,126 @@ Y_REG, PRED_REG, W = RNG.normal(5, 2, 50), RNG.normal(5, 2, 50), RNG.uniform(0.2
     ("rmse", lambda y, p, sample_weight: np.sqrt(skm.mean_squared_error(y, p, sample_weight=sample_weight))),
     ("mape", skm.mean_absolute_percentage_error),
     ("pinball:alpha=0.8", lambda y, p, **kw: skm.mean_pinball_loss(y, p, alpha=0.8, **kw)),
+    ("r2", skm.r2_score), ("median_absolute_error", skm.median_absolute_error),
+    ("msle", skm.mean_squared_log_error), ("rmsle", skm.root_mean_squared_log_error),
 ])
 def test_regression_metrics_match_sklearn(name, reference):
     metric = bl.get_metric(name)
-    for w in (W, None):
-        expected = reference(Y_REG, PRED_REG, sample_weight=w)
-        assert metric.score(Y_REG, PRED_REG, w) == pytest.approx(expected, rel=1e-12)
+    y, pred = (np.exp(Y_REG / 3), np.exp(PRED_REG / 3)) if "msle" in name else (Y_REG, PRED_REG)
+    for w in (W, None, np.round(W)):  # integer weights: the median's cumulative weight hits half
+        for n in (50, 49):
+            expected = reference(y[:n], pred[:n], sample_weight=None if w is None else w[:n])
+            assert metric.score(y[:n], pred[:n], None if w is None else w[:n]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_r2_and_msle_edges():
+    r2 = bl.get_metric("r2")
+    big = 1e8 + Y_REG  # a large mean: sum y^2 - (sum y)^2 / n would lose the spread
+    assert r2.score(big, big + PRED_REG - Y_REG) == pytest.approx(skm.r2_score(big, big + PRED_REG - Y_REG), rel=1e-9)
+    assert r2.score([2.0, 2.0], [2.0, 2.0]) == 1.0 and r2.score([2.0, 2.0], [1.0, 2.0]) == 0.0  # force_finite
+    assert bl.get_metric("msle").score([0.0, 1.0], [-1.0, 1.0]) == np.inf  # a prediction at -1
+    with pytest.raises(ValueError, match=r"MSLE\(\): 2 of 3 targets are <= -1"):
+        bl.get_metric("msle").score([-1.0, -3.0, 1.0], [0.0, 0.0, 0.0])
+
+
+def test_classification_metrics_match_sklearn_and_scipy():
+    rng = np.random.default_rng(12)
+    labels, p, w = (rng.random(60) < 0.35).astype(float), rng.random(60), rng.uniform(0.2, 2.0, 60)
+    classes, proba = rng.integers(0, 3, 60).astype(float), rng.dirichlet(np.ones(4), 60)  # class 3: never a label
+    two = np.column_stack([1 - p, p])
+    for weights in (w, None):
+        kw = {"sample_weight": weights}
+        brier, f1 = bl.get_metric("brier"), bl.get_metric("f1")
+        assert brier.score(labels, p, weights) == pytest.approx(skm.brier_score_loss(labels, p, **kw), rel=1e-12)
+        assert brier.score(labels, two, weights) == pytest.approx(skm.brier_score_loss(labels, p, **kw), rel=1e-12)
+        assert brier.score(classes, proba, weights) == pytest.approx(
+            skm.brier_score_loss(classes, proba, labels=[0, 1, 2, 3], **kw), rel=1e-12)
+        assert f1.score(labels, p, weights) == pytest.approx(skm.f1_score(labels, p > 0.5, **kw), rel=1e-12)
+        assert bl.get_metric("f1:threshold=0.2").score(labels, p, weights) == pytest.approx(
+            skm.f1_score(labels, p > 0.2, **kw), rel=1e-12)
+        assert f1.score(labels, two, weights) == pytest.approx(skm.f1_score(labels, p > 0.5, **kw), rel=1e-12)
+        assert f1.score(classes, proba, weights) == pytest.approx(
+            skm.f1_score(classes, proba.argmax(axis=1), average="macro", **kw), rel=1e-12)
+        soft = rng.random(60)
+        kl = special.rel_entr(soft, p) + special.rel_entr(1 - soft, 1 - p)
+        assert bl.get_metric("kl_div").score(soft, p, weights) == pytest.approx(np.average(kl, weights=weights),
+                                                                              rel=1e-12)
+        # the margin losses as metrics are scikit-learn's on the decision values
+        decision = 4 * p - 2
+        assert bl.get_metric("hinge").score(labels, decision, weights) == pytest.approx(
+            skm.hinge_loss(labels, decision, **kw), rel=1e-12)
+    assert bl.get_metric("f1").score([0.0, 0.0], [0.1, 0.2]) == 0.0  # no positives at all: zero_division=0
+    r = np.linspace(-30, 30, 61)
+    zero = np.zeros_like(r)
+    np.testing.assert_allclose(bl.get_metric("log_cosh").per_row(zero, r), np.log(np.cosh(r)), rtol=1e-13)
+    huber = np.where(np.abs(r) <= 2, r**2 / 2, 2 * (np.abs(r) - 1))
+    np.testing.assert_allclose(bl.get_metric("huber:delta=2").per_row(zero, r), huber, rtol=1e-14)
+    # from raw scores, through the sigmoid (its default link) or the loss's link
+    raw = special.logit(p)
+    assert bl.get_metric("brier").evaluate(labels, raw) == pytest.approx(skm.brier_score_loss(labels, p), rel=1e-9)
+    assert bl.get_metric("f1").evaluate(labels, raw, w) == pytest.approx(
+        skm.f1_score(labels, p > 0.5, sample_weight=w), rel=1e-12)
+    with pytest.raises(ValueError, match="binary labels must be 0 or 1"):
+        bl.get_metric("f1").score([0, 2.0], [0.3, 0.6])
+
+
+def _on_workers(metric, shards, link=None):
+    """What each of len(shards) workers reports when its reduce all-reduces over the others."""
+    import threading
+
+    barrier, slots, lock = threading.Barrier(len(shards)), {}, threading.Lock()
+    combine = {"sum": np.sum, "min": np.min, "max": np.max}
+
+    def reduce(values, op="sum"):
+        with lock:
+            slots.setdefault("parts", []).append(np.asarray(values, dtype=np.float64))
+        barrier.wait()
+        result = combine[op](np.array(slots["parts"]), axis=0)
+        if barrier.wait() == 0:
+            slots.clear()
+        barrier.wait()
+        return result
+
+    reports = [None] * len(shards)
+
+    def work(i, y, raw, w):
+        reports[i] = metric.evaluate(y, raw, w, link, reduce=reduce)
+
+    threads = [threading.Thread(target=work, args=(i, *shard)) for i, shard in enumerate(shards)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return reports
+
+
+@pytest.mark.parametrize("name", ["r2", "median_absolute_error", "f1", "brier", "mae"])
+def test_metrics_over_workers_equal_the_whole_sets(name):
+    """The statistics the Dask XGBoost metric all-reduces give every worker the metric of the
+    union of their rows, a worker without rows included."""
+    rng = np.random.default_rng(13)
+    metric = bl.get_metric(name)
+    classify = metric.task == "classification"
+    y = (rng.random(90) < 0.4).astype(float) if classify else rng.normal(3, 2, 90)
+    raw, w = rng.normal(0, 1.5, 90), rng.integers(1, 4, 90).astype(float)
+    for weights in (w, None):
+        whole = metric.evaluate(y, raw, weights)
+        cuts = [0, 31, 31, 70, 90]  # the second worker has no rows
+        shards = [(y[a:b], raw[a:b], None if weights is None else weights[a:b]) for a, b in itertools.pairwise(cuts)]
+        reports = _on_workers(metric, shards)
+        np.testing.assert_allclose(reports, whole, rtol=1e-12)
+    even = np.arange(6.0)  # unweighted, even count: the median is a midpoint across two workers
+    reports = _on_workers(bl.get_metric("median_absolute_error"), [(even[:3], np.zeros(3), None),
+                                                                   (even[3:], np.zeros(3), None)])
+    assert reports == [2.5, 2.5]
+
+
+def test_catboost_refuses_to_add_up_blocks_of_a_metric_that_is_not_a_mean():
+    r2 = bl.get_metric("r2")
+    value, one = r2.sums(Y_REG, PRED_REG)
+    assert one == 1.0 and r2.final(value, one) == pytest.approx(skm.r2_score(Y_REG, PRED_REG), rel=1e-12)
+    with pytest.raises(RuntimeError, match="not a mean of rows.*2 blocks"):
+        r2.final(2 * value, 2.0)
 
 
 def test_smape_by_hand():
