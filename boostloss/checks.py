@@ -59,6 +59,8 @@ def configurations() -> list[Loss]:
         bl.Logistic(soft_labels=True), bl.Hinge(hessian="active"), bl.Perceptron(hessian="active"),
         bl.SquaredHinge(hessian="exact"), bl.ModifiedHuber(hessian="exact"),
         bl.Dice(eps=1e-4, hessian="exact"), bl.Dice(eps=30),
+        bl.MulticlassHinge(form="weston_watkins", hessian="active"), bl.MulticlassHinge(hessian="exact", margin=0.5),
+        bl.MulticlassSquaredHinge(form="weston_watkins", hessian="exact", class_weight=[1, 2, 0.5]),
     ]
 
 

@@ -277,7 +277,8 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
 
 def _objective_line(loss, n_classes: int) -> str:
     """The model file's ``objective=`` line of the built-in objective whose prediction transform
-    is the loss's inverse link (LightGBM writes ``none`` for a custom objective)."""
+    is the loss's inverse link (LightGBM writes ``none`` for a custom objective; the multiclass
+    hinge too declares ``multiclass``, which converters read: softmax(F), whose argmax is the class)."""
     if loss.is_multiclass:
         return f"objective=multiclass num_class:{n_classes}"
     log_link = loss.name if loss.name in ("gamma", "tweedie") else "poisson"  # all three: exp

@@ -15,7 +15,8 @@ LOSSES = {cls.name: cls for cls in (
     L.Fair, L.MAPE, L.SquaredLogError, L.Poisson, L.Gamma, L.Tweedie,
     L.Logistic, L.Focal, L.Exponential, L.SymmetricCrossEntropy, L.Dice,
     L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
-    L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy,
+    L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy, L.MulticlassHinge,
+    L.MulticlassSquaredHinge,
 )}
 METRICS = {cls.name: cls for cls in (M.MAE, M.RMSE, M.MAPE, M.SMAPE, M.Pinball, M.R2, M.MSLE, M.RMSLE,
                                      M.MedianAbsoluteError, M.LogLoss, M.Brier, M.F1, M.KLDivergence)}
@@ -52,6 +53,11 @@ ALIASES = {
     "nll": ("softmax_cross_entropy", {"weight": "class_weight"}, {}, "torch NLLLoss on log_softmax(F)"),
     "categorical_crossentropy": ("softmax_cross_entropy", {}, {}, "Keras, on one score per class"),
     "sparse_categorical_crossentropy": ("softmax_cross_entropy", {}, {}, "Keras, on class indices"),
+    "multi_margin": ("multiclass_hinge", {"weight": "class_weight"}, {"form": "weston_watkins"},
+                     "torch MultiMarginLoss(p, margin, weight): Weston-Watkins, 1/k of ours; p=2 is "
+                     "multiclass_squared_hinge"),
+    "categorical_hinge": ("multiclass_hinge", {}, {"form": "crammer_singer"},
+                          "Keras CategoricalHinge: max(0, 1 + max_{j != y} F_j - F_y), Crammer-Singer"),
 }
 # names of losses that do not apply to boosting one score (or one score per class) per row
 NOT_APPLICABLE = {
@@ -75,10 +81,7 @@ NOT_APPLICABLE = {
     "self_adjusting_dice": "as dsc",
 }
 # names of losses that apply but are not in boostloss yet
-NOT_YET = {
-    "multi_margin": "torch MultiMarginLoss, the multiclass hinge",
-    "categorical_hinge": "Keras CategoricalHinge, a multiclass hinge",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def describe_aliases() -> list[dict]:
@@ -160,6 +163,11 @@ def get_loss(spec, **params) -> L.Loss:
     if name in ALIASES and name not in LOSSES:
         target, renames, fixed, _ = ALIASES[name]
         given = {renames.get(k, k): v for k, v in {**parsed, **params}.items()}
+        if name == "multi_margin":  # torch picks the power with p
+            power = given.pop("p", 1)
+            if power not in (1, 2):
+                raise ValueError(f"loss 'multi_margin' takes p = 1 or 2, got {power!r}")
+            target = "multiclass_squared_hinge" if power == 2 else target
         clash = sorted(set(given) & set(fixed))
         if clash:
             raise ValueError(f"loss {name!r} is {target} with {fixed}; it takes no {', '.join(clash)}")

@@ -277,7 +277,7 @@ def _serving_objective(loss, n_classes: int):
     """The built-in objective whose prediction transform is the loss's inverse link, as XGBoost's
     model JSON records it, and the link's name; None for the identity link and the margin link
     of the squared hinge and modified Huber (kept as trained: the served value is the raw ``F``)."""
-    if loss.is_multiclass:
+    if loss.is_multiclass:  # the multiclass hinge too: converters read only this (softmax(F): its argmax the class)
         return {"name": "multi:softprob", "softmax_multiclass_param": {"num_class": str(n_classes)}}, None
     if loss.link.name == "logit":
         return {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}}, "logit"

@@ -149,7 +149,7 @@ xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")
 
 import numpy as np  # noqa: E402
-from scipy.special import expit  # noqa: E402
+from scipy.special import expit, softmax  # noqa: E402
 
 from boostloss.losses.binary import BinaryLoss  # noqa: E402
 from boostloss.sklearn import BoostClassifier, BoostRegressor  # noqa: E402
@@ -180,6 +180,8 @@ def _serving_cases():
         "focal": (boostloss.Focal(), binary),
         "hinge": (boostloss.Hinge(), binary),  # XGBoost's binary:hinge serves the label; LightGBM the margin
         "softmax": (boostloss.SoftmaxCrossEntropy(), rng.integers(0, 3, 800).astype(float)),
+        # declared as softmax (what converters read): softmax of the class scores, whose argmax is the class
+        "multiclass_hinge": (boostloss.MulticlassHinge(), rng.integers(0, 3, 800).astype(float)),
     }
 
 
@@ -225,6 +227,8 @@ def test_a_saved_model_predicts_in_the_targets_units_without_boostloss(booster, 
         same = (estimator.decision_function(X), raw) if loss.link.name == "sign" else (
             by_estimator[:, 1] if by_estimator.ndim == 2 and expected.ndim == 1 else by_estimator, expected)
         np.testing.assert_allclose(*same, rtol=2e-5, atol=1e-6, err_msg=name)
+        if loss.link.name == "argmax":  # the files serve softmax(F)
+            expected, by_estimator = softmax(raw, axis=1), softmax(estimator.decision_function(X), axis=1)
         if booster == "lightgbm" and loss.link.name == "sign":  # no built-in hinge: the file gives the margin
             expected, by_estimator = raw, estimator.decision_function(X)
         for key, fitted, wanted in ((name, model, expected), (f"{name}.estimator", estimator.estimator_, by_estimator)):
@@ -370,7 +374,13 @@ def test_an_exported_model_predicts_in_the_targets_units(converter, booster, tmp
             by_estimator = estimator.predict(X) if estimator_labels else estimator.decision_function(X)
             if (converter, booster) == ("onnx", "lightgbm"):  # onnxmltools: a classifier without a
                 inner = inner.booster_                       # sigmoid is an invalid graph; its Booster
-        for key, fitted, wanted in ((name, model, by_train), (f"{name} estimator", inner, by_estimator)):
+        models = [(name, model, by_train), (f"{name} estimator", inner, by_estimator)]
+        if loss.link.name == "argmax":  # the multiclass hinge: exported as softmax(F), whose argmax is the class
+            models = [(key, fitted, softmax(raw, axis=1)) for (key, fitted, _), raw in
+                      zip(models, (_raw(booster, model, X), estimator.decision_function(X)), strict=True)]
+            if (converter, booster) == ("onnx", "xgboost"):  # onnxmltools takes a Booster whose leaf covers
+                models = models[1:]                          # are whole numbers for a regressor: not convertible
+        for key, fitted, wanted in models:
             wanted = wanted.reshape(len(X), -1)
             served = _exported_predictions(converter, booster, fitted, loss, X, tmp_path)
             if wanted.shape[1] == 2 and served.shape[1] == 1:  # a binary file predicts P(y = 1)

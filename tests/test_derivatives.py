@@ -116,6 +116,20 @@ def multiclass_case(loss):
     return loss, y, raw, np.full(y.size, 1e-2), np.ones(y.size, bool)
 
 
+def multiclass_margin_case(loss):
+    """``multiclass_case`` without the rows near a kink of the multiclass hinge: a term
+    ``u_j = margin - raw_y + raw_j`` near 0, or (Crammer-Singer) a tie for the highest other class."""
+    loss, y, raw, h, _ = multiclass_case(loss)
+    rows = np.arange(y.size)
+    others = raw.copy()
+    others[rows, y] = -np.inf
+    u = loss.margin - raw[rows, y][:, None] + others
+    near = np.abs(u) < KINK_STEPS * 3 * h[:, None]  # each of the three scores moves by h
+    top2 = np.sort(others, axis=1)[:, -2:]
+    tied = (top2[:, 1] - top2[:, 0] < KINK_STEPS * 3 * h) if loss.form == "crammer_singer" else False
+    return loss, y, raw, h, ~(near.any(axis=1) | tied)
+
+
 CASES = {
     "squared_error": lambda: regression_case(bl.SquaredError()),
     "absolute_error": lambda: regression_case(bl.AbsoluteError(), kinks=[0.0]),
@@ -160,6 +174,12 @@ CASES = {
     "perceptron": lambda: margin_case(bl.Perceptron(), kinks=[0.0]),
     "squared_hinge": lambda: margin_case(bl.SquaredHinge(), kinks=[1.0]),
     "modified_huber": lambda: margin_case(bl.ModifiedHuber(), kinks=[-1.0, 1.0]),
+    "multiclass_hinge": lambda: multiclass_margin_case(bl.MulticlassHinge()),
+    "multiclass_hinge(weston_watkins)": lambda: multiclass_margin_case(bl.MulticlassHinge(form="weston_watkins")),
+    "multiclass_squared_hinge":
+        lambda: multiclass_margin_case(bl.MulticlassSquaredHinge(class_weight=[1, 2, 0.5])),
+    "multiclass_squared_hinge(weston_watkins)":
+        lambda: multiclass_margin_case(bl.MulticlassSquaredHinge(form="weston_watkins")),
     "softmax_cross_entropy": lambda: multiclass_case(bl.SoftmaxCrossEntropy()),
     "softmax_cross_entropy(cw,ls=0.1)": lambda: multiclass_case(
         bl.SoftmaxCrossEntropy(class_weight=[1, 2, 0.5], label_smoothing=0.1)),

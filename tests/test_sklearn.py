@@ -306,6 +306,7 @@ def test_wrong_loss_for_the_task_is_a_clear_error():
     X = np.random.default_rng(0).normal(size=(60, 2))
     three = np.arange(60) % 3
     with pytest.raises(ValueError, match="no k-class form, but y has 3 classes; use one of multiclass_focal, "
+                                         "multiclass_hinge, multiclass_squared_hinge, "
                                          "multiclass_symmetric_cross_entropy, softmax_cross_entropy"):
         BoostClassifier(loss="exponential").fit(X, three)
     with pytest.raises(ValueError, match="classification loss; use BoostClassifier"):

@@ -13,7 +13,14 @@ from .binary import (
     SquaredHinge,
     SymmetricCrossEntropy,
 )
-from .multiclass import MulticlassFocal, MulticlassSymmetricCrossEntropy, SoftmaxCrossEntropy, class_balanced_weights
+from .multiclass import (
+    MulticlassFocal,
+    MulticlassHinge,
+    MulticlassSquaredHinge,
+    MulticlassSymmetricCrossEntropy,
+    SoftmaxCrossEntropy,
+    class_balanced_weights,
+)
 from .regression import (
     MAPE,
     AbsoluteError,
@@ -36,5 +43,6 @@ __all__ = [
     "Fair", "MAPE", "SquaredLogError", "Poisson", "Gamma", "Tweedie",
     "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy", "Dice", "Hinge", "SquaredHinge", "ModifiedHuber",
     "Perceptron",
-    "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "class_balanced_weights",
+    "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "MulticlassHinge",
+    "MulticlassSquaredHinge", "class_balanced_weights",
 ]

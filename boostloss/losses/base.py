@@ -210,6 +210,22 @@ class SignLink(Link):
         return 2.0 * np.asarray(prediction, dtype=np.float64) - 1.0
 
 
+class ArgmaxLink(Link):
+    """Multiclass margin losses (the multiclass hinge), whose minimiser only orders the classes:
+    the inverse is the predicted class, the column of the largest score (no probabilities);
+    raw = the one-hot label (of ``max(label) + 1`` classes)."""
+
+    name = "argmax"
+    invertible = False
+
+    def inverse(self, raw):
+        return np.argmax(np.asarray(raw, dtype=np.float64), axis=1).astype(np.float64)
+
+    def __call__(self, prediction):
+        labels = np.asarray(prediction, dtype=np.intp)
+        return np.eye(int(labels.max()) + 1)[labels]
+
+
 # --------------------------------------------------------------------------- target domains
 @dataclass(frozen=True)
 class Interval:

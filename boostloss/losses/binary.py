@@ -387,6 +387,12 @@ class Hinge(_MarginLoss):
     def _kernel_params(self, eps):
         return (self._threshold, float(self._closed))
 
+    def multiclass_form(self):
+        """``MulticlassHinge`` (its default Crammer-Singer form) with the same policy; the perceptron has none."""
+        from .multiclass import MulticlassHinge
+
+        return MulticlassHinge(hessian=self.hessian) if self.name == "hinge" else None
+
     def _loss(self, y, raw):
         return np.maximum(self._threshold - (2.0 * y - 1.0) * raw, 0.0)
 
@@ -434,6 +440,13 @@ class SquaredHinge(_MarginLoss):
 
     def _kernel_params(self, eps):
         return (self._knee,)
+
+    def multiclass_form(self):
+        """``MulticlassSquaredHinge`` (its default Crammer-Singer form) with the same policy; modified
+        Huber has none."""
+        from .multiclass import MulticlassSquaredHinge
+
+        return MulticlassSquaredHinge(hessian=self.hessian) if self.name == "squared_hinge" else None
 
     def _loss(self, y, raw):
         u = np.maximum(1.0 - (2.0 * y - 1.0) * raw, 0.0)

@@ -973,3 +973,55 @@ def multiclass_symmetric_cross_entropy(y, raw, w, params, ones, grad, hess):
                 P[j, b] = -a[b] * c * u
         _store_block(P, H, i0, nb, grad, hess)
     return _with_weights(s1, s2, t1, t2)
+
+
+@njit(**_JIT)
+def multiclass_hinge(y, raw, w, params, class_weight, grad, hess):
+    """Multiclass hinge ``sum_{j != y} max(0, u_j)^power`` (Weston-Watkins) or ``max(0, max_{j != y}
+    u_j)^power`` (Crammer-Singer), ``u_j = margin - raw_y + raw_j``, times ``class_weight[y]``
+    and the row's weight. A term is active where ``u > 0`` (the binary hinge's open kink)."""
+    policy, margin, squared, crammer = params[0], params[1], params[2] != 0.0, params[3] != 0.0
+    n, k = raw.shape
+    s1 = s2 = t1 = t2 = _NONE
+    rest = 2.0 if crammer else 2.0 * (k - 1.0)  # the true class's curvature bound (constant)
+    for i in range(n):
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        c = np.int64(yi)
+        factor = class_weight[c]
+        if w.size:
+            t1, t2, wi = _tally(t1, t2, w[i], i)
+            factor *= wi
+        fy = np.float64(raw[i, c])
+        top, best = -1, -np.inf
+        for j in range(k):
+            v = np.float64(raw[i, j])
+            if j != c and v > best:
+                best, top = v, j
+        total, count = 0.0, 0.0
+        for j in range(k):
+            u = margin - fy + np.float64(raw[i, j])
+            active = j != c and u > 0.0 and (not crammer or j == top)
+            g = (2.0 * u if squared else 1.0) if active else 0.0
+            total += g
+            count += 1.0 if active else 0.0
+            if policy == UNIT:
+                h = 1.0
+            elif policy == CONSTANT:
+                h = 2.0
+            elif policy == ACTIVE:
+                h = 1.0 if active else 0.0
+            else:
+                h = 2.0 if active and squared else 0.0
+            grad[i, j] = _fit(grad, factor * g) if factor != 0.0 else 0.0
+            hess[i, j] = _fit(hess, factor * h) if factor != 0.0 else 0.0
+        if policy == UNIT:
+            h = 1.0
+        elif policy == CONSTANT:
+            h = rest
+        elif policy == ACTIVE:
+            h = 1.0 if count > 0.0 else 0.0
+        else:
+            h = 2.0 * count if squared else 0.0
+        grad[i, c] = _fit(grad, -factor * total) if factor != 0.0 else 0.0
+        hess[i, c] = _fit(hess, factor * h) if factor != 0.0 else 0.0
+    return _with_weights(s1, s2, t1, t2)
