@@ -68,8 +68,8 @@ LOSS_FORMULAS = {
     "modified_huber": "max(0, 1 - s F)^2 if s F >= -1 else -4 s F, s = 2y - 1",
     "softmax_cross_entropy": "-c_y sum_j t_j log p_j, t the smoothed one-hot label",
     "multiclass_focal": "-alpha_y (1 - p_y)^gamma log p_y",
-    "multiclass_hinge": "c_y sum_{j != y} max(0, m - F_y + F_j) (crammer_singer: max over j instead of sum)",
-    "multiclass_squared_hinge": "c_y sum_{j != y} max(0, m - F_y + F_j)^2 (crammer_singer: max over j)",
+    "multiclass_hinge": "c_y max(0, m + max_{j != y} F_j - F_y) (weston_watkins: sum_{j != y} max(0, m - F_y + F_j))",
+    "multiclass_squared_hinge": "c_y max(0, m + max_{j != y} F_j - F_y)^2 (weston_watkins: the sum of the squares)",
 }
 METRIC_FORMULAS = {
     "mae": "mean |y - pred|",

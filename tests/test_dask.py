@@ -204,6 +204,8 @@ def test_init_score_equals_one_machine_for_every_loss(client):
         "softmax_cross_entropy:label_smoothing=0.1": rng.integers(0, 4, size=n).astype(float),
         "multiclass_focal": rng.integers(0, 3, size=n).astype(float),
         "multiclass_symmetric_cross_entropy": rng.integers(0, 3, size=n).astype(float),
+        "multiclass_hinge": rng.integers(0, 3, size=n).astype(float),
+        "multiclass_squared_hinge:form=weston_watkins": rng.integers(0, 4, size=n).astype(float),
     }
     w = rng.gamma(2.0, 1.0, size=n)
     dw = da.from_array(w, chunks=1500)
@@ -212,8 +214,10 @@ def test_init_score_equals_one_machine_for_every_loss(client):
         for weights, dweights in ((None, None), (w, dw)):
             got = bld.init_score(loss, da.from_array(y, chunks=1500), dweights)
             want = loss.init_score(y, weights)
-            # multiclass focal: L-BFGS to its own tolerance, from the summary instead of the rows
-            atol = 1e-8 if spec == "multiclass_focal" else 1e-13 * np.abs(y).max()
+            # multiclass focal: L-BFGS to its own tolerance, from the summary instead of the rows;
+            # the squared multiclass hinge: SLSQP's (its quadratic programme)
+            solved = spec.startswith(("multiclass_focal", "multiclass_squared_hinge"))
+            atol = 1e-8 if solved else 1e-13 * np.abs(y).max()
             np.testing.assert_allclose(got, want, rtol=1e-13, atol=atol, err_msg=spec)
     # the tie rule of the weighted median: an even number of rows, cumulative weight exactly 1/2
     y = np.concatenate([rng.normal(size=n // 2) - 10, rng.normal(size=n // 2) + 10])
