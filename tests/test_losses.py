@@ -346,9 +346,10 @@ def test_metrics_registry():
 
 # --------------------------------------------------------------------------- metrics
 RNG = np.random.default_rng(11)
-# scikit-learn 1.7 made its weighted median_absolute_error the averaged percentile (before, the
-# lower one: unit weights gave another median than none) and brier_score_loss multiclass
-SKLEARN_AVERAGED_MEDIAN = tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (1, 7)
+# scikit-learn 1.8 made its weighted median_absolute_error the averaged percentile (1.6 and 1.7
+# take the lower one: unit weights gave another median than none); 1.7 made brier_score_loss multiclass
+SKLEARN_VERSION = tuple(int(v) for v in sklearn.__version__.split(".")[:2])
+SKLEARN_AVERAGED_MEDIAN, SKLEARN_MULTICLASS_BRIER = SKLEARN_VERSION >= (1, 8), SKLEARN_VERSION >= (1, 7)
 Y_REG, PRED_REG, W = RNG.normal(5, 2, 50), RNG.normal(5, 2, 50), RNG.uniform(0.2, 2.0, 50)
 
 
@@ -391,7 +392,7 @@ def test_classification_metrics_match_sklearn_and_scipy():
         brier, f1 = bl.get_metric("brier"), bl.get_metric("f1")
         assert brier.score(labels, p, weights) == pytest.approx(skm.brier_score_loss(labels, p, **kw), rel=1e-12)
         assert brier.score(labels, two, weights) == pytest.approx(skm.brier_score_loss(labels, p, **kw), rel=1e-12)
-        multiclass = skm.brier_score_loss(classes, proba, labels=[0, 1, 2, 3], **kw) if SKLEARN_AVERAGED_MEDIAN \
+        multiclass = skm.brier_score_loss(classes, proba, labels=[0, 1, 2, 3], **kw) if SKLEARN_MULTICLASS_BRIER \
             else np.average(np.sum((proba - np.eye(4)[classes.astype(int)]) ** 2, axis=1), weights=weights)
         assert brier.score(classes, proba, weights) == pytest.approx(multiclass, rel=1e-12)
         assert f1.score(labels, p, weights) == pytest.approx(skm.f1_score(labels, p > 0.5, **kw), rel=1e-12)
