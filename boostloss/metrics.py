@@ -29,6 +29,7 @@ from .losses.base import (
     check_finite,
     check_open_interval,
     check_sample_weight,
+    check_soft_labels,
     weighted_quantile,
 )
 from .losses.binary import BinaryLoss
@@ -223,9 +224,9 @@ class R2(Metric):
 
     def _value(self, y, pred, w, reduce):
         w = np.ones(y.size) if w is None else w
-        weight, total = reduce(np.array([w.sum(), kernels.dot(w, y) if y.size else 0.0]), "sum")
+        weight, total = reduce(np.array([w.sum(), kernels.dot(w, y)]), "sum")
         centred = y - total / weight
-        residual, spread = reduce(np.array([np.dot(w, (y - pred) ** 2), np.dot(w, centred**2)]), "sum")
+        residual, spread = reduce(np.array([kernels.dot(w, (y - pred) ** 2), kernels.dot(w, centred**2)]), "sum")
         if spread == 0:
             return 1.0 if residual == 0 else 0.0
         return float(1.0 - residual / spread)
@@ -418,9 +419,7 @@ class KLDivergence(Metric):
 
     def validate(self, y):
         y = super().validate(y)
-        outside = int(np.count_nonzero((y < 0) | (y > 1)))
-        if outside:
-            raise ValueError(f"{self}: soft labels must lie in [0, 1]; {outside} of {y.size} rows are outside")
+        check_soft_labels(self, y)
         return y
 
     def per_row(self, y, pred):

@@ -216,10 +216,8 @@ def metric(metric_or_loss, loss=None) -> XGBoostMetric:
 
 
 def _higher_is_better(custom_metric) -> bool:
-    """Whether a custom metric is one of ours that is better when higher (R2, F1)."""
-    inner = getattr(custom_metric, "metric", None)  # XGBoostMetric, or Refitted around one
-    inner = getattr(inner, "metric", inner)
-    return bool(getattr(inner, "higher_is_better", False))
+    """Whether a custom metric is one of ours (an ``XGBoostMetric``) that is better when higher (R2, F1)."""
+    return bool(getattr(getattr(custom_metric, "metric", None), "higher_is_better", False))
 
 
 def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=None, **kwargs):
@@ -381,6 +379,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     base = base.tolist() if loss.is_multiclass else float(base[0])
     scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
     obj, watched = objective(loss, scale), metric(eval_metric or loss, loss)
+    maximize = _higher_is_better(watched)  # before a refit wraps it
     params = estimator.get_params()
     callbacks = params.get("callbacks")
     if loss.refits_leaves:
@@ -395,7 +394,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
             watched = Refitted(watched, obj.refit, xgb.DMatrix)
             estimator.set_params(callbacks=[*(callbacks or []), callback])
     stopping = {"early_stopping_rounds": early_stopping_rounds}
-    if early_stopping_rounds and _higher_is_better(watched):  # the estimator would minimise it
+    if early_stopping_rounds and maximize:  # the estimator would minimise it
         stopping = {"early_stopping_rounds": None, "callbacks": [
             *(estimator.get_params().get("callbacks") or []),
             xgb.callback.EarlyStopping(rounds=early_stopping_rounds, maximize=True)]}

@@ -289,6 +289,13 @@ def check_finite(values: np.ndarray, owner, what: str) -> None:
         raise ValueError(f"{owner}: {count} of {values.size} {what} are NaN or infinite")
 
 
+def check_soft_labels(owner, y: np.ndarray) -> None:
+    """Targets that are probabilities (soft labels) must lie in [0, 1]: ValueError with the count."""
+    outside = int(np.count_nonzero((y < 0) | (y > 1)))
+    if outside:
+        raise ValueError(f"{owner}: soft labels must lie in [0, 1]; {outside} of {y.size} rows are outside")
+
+
 def check_sample_weight(sample_weight, n: int, owner) -> np.ndarray | None:
     """Validate weights: shape (n,), finite, non-negative, positive sum. None stays None."""
     if sample_weight is None:

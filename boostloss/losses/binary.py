@@ -21,6 +21,7 @@ from .base import (
     SignLink,
     check_open_interval,
     check_positive,
+    check_soft_labels,
     weighted_mean,
 )
 
@@ -112,10 +113,7 @@ class Logistic(BinaryLoss):
                 if inside.all():
                     raise ValueError(f"{err} (for probabilities as targets: soft_labels=True)") from None
                 raise
-        bad = ~inside
-        if bad.any():
-            raise ValueError(f"{self}: soft labels must lie in [0, 1]; {int(bad.sum())} of {y.size} rows are "
-                             "outside")
+        check_soft_labels(self, y)
 
     def _check_params(self):
         super()._check_params()
