@@ -1,4 +1,4 @@
-"""The binary margin losses and the Dice loss, with their Hessian policies, against ``logistic`` on real tables.
+"""The binary margin losses, the Dice loss and GHM, with their policies or settings, against ``logistic`` on real data.
 
 Run: ``python benchmarks/margin.py`` (about 20 minutes on 2 cores; ``--quick`` runs two tables
 and two boosters with 3 folds). ``--boosters``, ``--tables`` and ``--losses`` pick subsets.
@@ -46,7 +46,7 @@ BOOSTERS = ("xgboost", "lightgbm", "catboost")
 ROUNDS, RATE = 200, 0.1
 LOSSES = ("logistic", "hinge", "hinge:hessian=active", "perceptron", "perceptron:hessian=active",
           "squared_hinge", "squared_hinge:hessian=exact", "modified_huber", "modified_huber:hessian=exact",
-          "dice", "dice:hessian=exact")
+          "dice", "dice:hessian=exact", "ghm", "ghm:bins=10", "ghm:bins=10,momentum=0")
 METRICS = {  # name -> (score(y, decision, labels, proba), higher is better)
     "roc_auc": (lambda y, d, labels, p: roc_auc_score(y, d), True),
     "balanced_accuracy": (lambda y, d, labels, p: balanced_accuracy_score(y, labels), True),

@@ -73,12 +73,14 @@ def per_row(init: np.ndarray, n: int) -> np.ndarray:
 
 
 _CHECKED: set = set()  # RoundInputs tokens inside checked()
+_SHARED: dict = {}  # RoundInputs token -> the lagged round state of a run inside shared_rounds()
 
 
 class RoundInputs:
     """What an objective keeps from one boosting round to the next: the fingerprint of the
-    targets and weights it validated, the residual scale of a hand-built objective, and the
-    gradient and Hessian buffers, which boosters copy from before the next round. Kept per
+    targets and weights it validated, the residual scale of a hand-built objective, the
+    ``loss.round_state()`` of a loss with a round statistic (GHM's density), and the gradient
+    and Hessian buffers, which boosters copy from before the next round. Kept per
     thread (one objective may serve several threads, e.g. Dask workers in one process).
     Pickles empty but for its token."""
 
@@ -90,13 +92,13 @@ class RoundInputs:
     def __reduce__(self):
         return type(self), (self.loss, self.token)
 
-    def __getattr__(self, name):  # _buffers, _scale, _key, _seen: this thread's, None at first
+    def __getattr__(self, name):  # _buffers, _scale, _key, _seen, _state: this thread's, None at first
         if name.startswith("_") and name != "_local":
             return getattr(self._local, name, None)
         raise AttributeError(name)
 
     def __setattr__(self, name, value):
-        if name in ("_buffers", "_scale", "_key", "_seen"):
+        if name in ("_buffers", "_scale", "_key", "_seen", "_state"):
             setattr(self._local, name, value)
         else:
             super().__setattr__(name, value)
@@ -116,6 +118,24 @@ class RoundInputs:
         """Whether this object (or the one it was copied from) is inside ``checked``."""
         return self.token in _CHECKED
 
+    @contextmanager
+    def shared_rounds(self):
+        """For a booster that hands each round over in blocks and copies the objective (CatBoost):
+        inside the block, a lagged ``loss.round_state`` for the run (None for losses without a
+        round statistic), which this object and its copies find with ``shared_state``; yielded,
+        for the booster's callback that ends each round (``end_round``)."""
+        state = self.loss.round_state(lagged=True)
+        if state is not None:
+            _SHARED[self.token] = state
+        try:
+            yield state
+        finally:
+            _SHARED.pop(self.token, None)
+
+    def shared_state(self):
+        """The round state of the ``shared_rounds`` block this object (or its original) is in, or None."""
+        return _SHARED.get(self.token)
+
     def grad_hess(self, labels, weights, raw, fixed=None, reduce=None):
         """``loss.boosting_grad_hess`` of this round into this thread's float32 buffers, computed
         with the booster's own labels and weights as it hands them (read in place where it lets
@@ -123,7 +143,8 @@ class RoundInputs:
         first seen and whenever their shape or dtype changes; the kernel's pass also returns
         their fingerprint (``kernels.fingerprint``), and a changed one (labels or weights set
         again between rounds) validates them again, resets the scale and computes again. So no
-        copy is kept to compare them with, and no pass of its own reads them. ``fixed`` and
+        copy is kept to compare them with, and no pass of its own reads them. New targets also
+        start a fresh round state (the one a new training run starts with). ``fixed`` and
         ``reduce``: as for ``scale`` and ``Loss.boosting_grad_hess``."""
         y = as_booster_floats(labels, self.loss, "targets")
         w = nonempty(weights)
@@ -132,16 +153,17 @@ class RoundInputs:
         if self._key != key:
             if y.size:  # a distributed worker without training rows: zero rows, not an error
                 self.loss.validate(y, w)
-            self._key, self._seen, self._scale = key, None, None
+            self._key, self._seen, self._scale, self._state = key, None, None, self.loss.round_state()
         while True:  # twice when the labels were set again since the last round
             grad, hess, seen = self.loss.boosting_grad_hess(y, raw, w, self.scale(fixed, y, raw, w), reduce=reduce,
-                                                            out=self.buffers(raw, np.float32), fingerprint=True)
+                                                            out=self.buffers(raw, np.float32), fingerprint=True,
+                                                            state=self._state)
             if self._seen is None or seen == self._seen:
                 self._seen = seen
                 return grad, hess
             if y.size:
                 self.loss.validate(y, w)
-            self._seen, self._scale = seen, None
+            self._seen, self._scale, self._state = seen, None, self.loss.round_state()
 
     def scale(self, fixed, y, raw, w):
         """``fixed`` (the ``BoostingScale`` that ``train()`` passes), else, for an objective built

@@ -59,12 +59,17 @@ class CatBoostObjective:
             ders *= factor
             return ders.T
         y = self.loss.validate(targets, weights)
+        state = self.inputs.shared_state()
+        if state is None and self.loss.round_statistic:
+            raise ValueError(f"{self.loss}: its row weights are a statistic of each whole round, which CatBoost "
+                             "hands over in blocks: train with bl.catboost.train or boostloss's estimators, "
+                             "which end the rounds")
         if self.scale is None and self.loss._rescales_hessian():
             # CatBoost hands over blocks of <= 1000 rows: fix the scale once (train() and the
             # estimators compute it on all rows instead) rather than letting every block differ
             self.scale = self.loss.boosting_scale(y, approxes, weights)
         ders = np.empty((y.shape[0], 2))
-        self.loss.boosting_grad_hess(y, approxes, weights, self.scale, out=(ders[:, 0], ders[:, 1]))
+        self.loss.boosting_grad_hess(y, approxes, weights, self.scale, out=(ders[:, 0], ders[:, 1]), state=state)
         return np.negative(ders, out=ders)
 
     def calc_ders_multi(self, approx, target, weight):
@@ -97,13 +102,23 @@ class CatBoostObjective:
         wants), or None where the generic path is needed."""
         loss, scale = self.loss, self.scale
         rescaled = loss._rescales_hessian()
-        if loss.kernel is None or loss.is_multiclass or (rescaled and (scale is None or scale.factor is None)):
+        if (loss.kernel is None or loss.is_multiclass or loss.round_statistic
+                or (rescaled and (scale is None or scale.factor is None))):
             return None
         policy = getattr(loss, "hessian", "exact")
         eps = secant_floor(None, None, scale.residual) if policy == "secant" and loss.uses_secant_floor else 0.0
         prepared = self.__dict__["_prepared"] = (
             loss.kernel, loss._kernel_args(policy, eps, None), -(scale.factor if rescaled else 1.0))
         return prepared
+
+    @contextmanager
+    def rounds(self, fit_kwargs: dict):
+        """For ``train`` and ``fit_estimator``: ``fit_kwargs`` with, for a loss with a round statistic
+        (GHM), a callback ending each round of the run's shared round state (``RoundInputs.shared_rounds``)."""
+        with self.inputs.shared_rounds() as state:
+            if state is not None:
+                fit_kwargs = {**fit_kwargs, "callbacks": [*(fit_kwargs.get("callbacks") or []), _RoundEnds(state)]}
+            yield fit_kwargs
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -113,6 +128,17 @@ class CatBoostObjective:
 
     def __repr__(self):
         return f"bl.catboost.objective({self.loss!r})"
+
+
+class _RoundEnds:
+    """CatBoost callback ending each iteration's round of a lagged round state (``Loss.round_state``)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def after_iteration(self, info):
+        self.state.end_round()
+        return True
 
 
 class _MulticlassRow:
@@ -327,10 +353,11 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     saved = [data.get_baseline() for data in pools]
     model = catboost.CatBoost(params)
     checked = params["loss_function"].checked_targets() if native is None else nullcontext()
+    rounds = params["loss_function"].rounds(fit_kwargs) if native is None else nullcontext(fit_kwargs)
     try:
         for data in pools:
             _set_rows(data, [tuple(init.tolist())] * data.num_row())  # the start, on every row
-        with checked:
+        with checked, rounds as fit_kwargs:
             model.fit(pool, eval_set=eval_set, **fit_kwargs)
     except catboost.CatBoostError as err:
         if _NO_FEATURE not in str(err) or len(pool.get_cat_feature_indices()) or len(pool.get_text_feature_indices()):
@@ -470,9 +497,11 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     pools = [catboost.Pool(xe, ye, weight=None if eval_sample_weight is None else eval_sample_weight[i],
                            baseline=per_row(init, len(ye)), cat_features=cat_features)
              for i, (xe, ye) in enumerate(eval_set or [])]
+    rounds = estimator.get_params()["loss_function"].rounds(fit_params) if native is None else nullcontext(fit_params)
     try:
-        estimator.fit(X, y, sample_weight=sample_weight, baseline=per_row(init, len(y)), eval_set=pools or None,
-                      early_stopping_rounds=early_stopping_rounds, **fit_params)
+        with rounds as fit_params:
+            estimator.fit(X, y, sample_weight=sample_weight, baseline=per_row(init, len(y)), eval_set=pools or None,
+                          early_stopping_rounds=early_stopping_rounds, **fit_params)
     except catboost.CatBoostError as err:
         if _NO_FEATURE not in str(err):
             raise

@@ -32,6 +32,10 @@ in the model)::
 Each worker's objective sees its own rows only. The ``secant`` Hessian policies use a scale of
 the residuals (``Loss.boosting_scale``); ``boosting_scale`` computes it over all partitions, so
 the workers use the one a single machine would (without it, each worker would use its own).
+GHM weighs rows by the density of the whole round's gradient norms: its XGBoost objective sums
+the bin counts over the workers every round (XGBoost's all-reduce), so each worker weighs its
+rows as one machine would. LightGBM's Dask workers offer a Python objective no such sum, and
+``BoostRegressor``/``BoostClassifier`` refuse GHM on them.
 
 Dask, ``xgboost.dask`` and ``lightgbm.dask`` are imported on first use; without them an
 ImportError names the ``dask`` extra. The math (``boostloss.losses``) never imports Dask.
@@ -564,6 +568,10 @@ class _DaskBoostBase(BaseEstimator):
         booster = _booster_name(estimator)
         self._check_estimator_kind(estimator)
         self.loss_ = self._loss_for_booster(clone(get_loss(self.loss)))
+        if booster == "lightgbm" and self.loss_.round_statistic:
+            raise ValueError(f"{self.loss_}: its row weights are a statistic of each whole round, which LightGBM's "
+                             "Dask workers cannot sum for a Python objective; use a DaskXGBRegressor or "
+                             "DaskXGBClassifier, whose objective sums it over the workers")
         init = init_score(self.loss_, y, sample_weight, n_classes=n_classes)  # validates y and w first
         self.init_score_ = np.atleast_1d(np.asarray(init, dtype=np.float64))
         eval_sets = []

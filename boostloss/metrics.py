@@ -448,8 +448,18 @@ class LossMetric(Metric):
     def validate(self, y):
         return self.loss.validate(y)
 
+    @property
+    def mean(self):
+        """False for a loss whose row weights are a statistic of the whole set (GHM)."""
+        return not self.loss.round_statistic
+
     def per_row(self, y, raw):
         return self.loss.loss(y, raw)
+
+    def _value(self, y, raw, w, reduce):
+        if self.mean:
+            return super()._value(y, raw, w, reduce)
+        return self.loss.weighted_mean_loss(y, raw, w, None if reduce is _on_one_machine else reduce)
 
     def score(self, y, pred, sample_weight=None):
         """The loss on predictions in the target's units (mapped back through the link); for the

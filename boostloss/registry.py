@@ -13,7 +13,7 @@ from . import metrics as M
 LOSSES = {cls.name: cls for cls in (
     L.SquaredError, L.AbsoluteError, L.Huber, L.PseudoHuber, L.LogCosh, L.Quantile, L.Expectile,
     L.Fair, L.MAPE, L.SquaredLogError, L.Poisson, L.Gamma, L.Tweedie,
-    L.Logistic, L.Focal, L.Exponential, L.SymmetricCrossEntropy, L.Dice,
+    L.Logistic, L.Focal, L.Exponential, L.SymmetricCrossEntropy, L.Dice, L.GHM,
     L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
     L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy, L.MulticlassHinge,
     L.MulticlassSquaredHinge,

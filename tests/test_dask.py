@@ -442,3 +442,23 @@ def test_a_partition_summary_with_one_heavy_row_keeps_its_groups_in_range():
     assert not summary["exact"] and summary["weights"].sum() == pytest.approx(w.sum())
     assert np.average(summary["values"], weights=summary["weights"]) == pytest.approx(np.average(y, weights=w))
     assert summary["bounds"].min() == 0.0 and summary["bounds"].max() == 49.0
+
+
+def test_ghm_density_is_summed_over_the_xgboost_workers_and_refused_on_lightgbms(client, data):
+    """GHM weighs rows by the density of the whole round: the XGBoost objective all-reduces its
+    bin counts, so the distributed model and the logged metric are one machine's."""
+    local, arrays = data
+    loss = bl.GHM()
+    dist = bld.BoostClassifier(BOOSTERS["xgboost"][1](), loss).fit(arrays["X"], arrays["binary"],
+                                                                   sample_weight=arrays["w"])
+    one = BoostClassifier(BOOSTERS["xgboost"][3](), loss).fit(local["X"], local["binary"], sample_weight=local["w"])
+    assert gap(dist.decision_function(arrays["X"]).compute(), one.decision_function(local["X"])) <= FLOAT32_FLOOR
+    params = {"max_depth": 3, "learning_rate": 0.3, "seed": 0, "disable_default_eval_metric": True, "base_score": 0.0}
+    dtrain = xgb_dask.DaskDMatrix(client, arrays["X"], arrays["binary"], weight=arrays["w"])
+    out = xgb_dask.train(client, params, dtrain, 5, obj=bl.xgboost.objective(loss),
+                         custom_metric=bld.xgboost_metric(loss), evals=[(dtrain, "train")], verbose_eval=False)
+    raw = out["booster"].predict(xgb.DMatrix(local["X"]), output_margin=True)
+    assert out["history"]["train"]["ghm"][-1] == pytest.approx(
+        bl.get_metric(loss).evaluate(local["binary"], raw, local["w"]), rel=1e-6)
+    with pytest.raises(ValueError, match="GHM.*LightGBM's Dask workers"):
+        bld.BoostClassifier(BOOSTERS["lightgbm"][1](), loss).fit(arrays["X"], arrays["binary"])

@@ -29,6 +29,7 @@ import pytest
 
 import boostloss as bl
 from boostloss.checks import relative_errors, richardson  # shared with bl.check_derivatives
+from boostloss.losses import kernels
 from boostloss.losses.base import MAX_EXP
 
 REL_TOL = 1e-6
@@ -87,6 +88,20 @@ def binary_case(loss):
     if loss.name == "exponential":  # exp(-s raw) is clipped at MAX_EXP
         smooth = -(2 * y - 1) * raw < MAX_EXP - KINK_STEPS * h
     return loss, y, raw, h, smooth
+
+
+def ghm_case(loss):
+    """``binary_case`` for GHM with its bin weights held at the grid's density (``frozen_at``, as
+    its derivatives hold them), without the points that change bin within the stencil (where
+    the held weight of the row jumps)."""
+    loss, y, raw, h, _ = binary_case(loss)
+    index = np.arange(loss.bins, dtype=float)  # a table of bin numbers: ghm_rows gives each row's bin
+
+    def bins(x):
+        return kernels.ghm_rows(y, x, index)
+
+    steady = np.all([bins(raw + k * h) == bins(raw) for k in (-1.0, -0.5, 0.5, 1.0)], axis=0)
+    return loss.frozen_at(y, raw), y, raw, h, steady
 
 
 def soft_case(loss):
@@ -167,6 +182,8 @@ CASES = {
     "dice": lambda: binary_case(bl.Dice()),
     "dice(1e-4)": lambda: binary_case(bl.Dice(eps=1e-4)),
     "dice(30)": lambda: binary_case(bl.Dice(eps=30)),
+    "ghm": lambda: ghm_case(bl.GHM()),
+    "ghm(3, 0)": lambda: ghm_case(bl.GHM(bins=3, momentum=0.0)),
     "logistic(soft_labels)": lambda: soft_case(bl.Logistic(soft_labels=True)),
     "logistic(soft_labels, pos_weight=3, label_smoothing=0.2)":
         lambda: soft_case(bl.Logistic(pos_weight=3.0, label_smoothing=0.2, soft_labels=True)),

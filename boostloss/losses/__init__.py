@@ -3,6 +3,7 @@
 from .arithmetic import WeightedSum
 from .base import Interval, Link, Loss, weighted_quantile
 from .binary import (
+    GHM,
     Dice,
     Exponential,
     Focal,
@@ -41,8 +42,8 @@ __all__ = [
     "Interval", "Link", "Loss", "WeightedSum", "weighted_quantile",
     "SquaredError", "AbsoluteError", "Huber", "PseudoHuber", "LogCosh", "Quantile", "Expectile",
     "Fair", "MAPE", "SquaredLogError", "Poisson", "Gamma", "Tweedie",
-    "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy", "Dice", "Hinge", "SquaredHinge", "ModifiedHuber",
-    "Perceptron",
+    "Logistic", "Focal", "Exponential", "SymmetricCrossEntropy", "Dice", "GHM", "Hinge", "SquaredHinge",
+    "ModifiedHuber", "Perceptron",
     "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "MulticlassHinge",
     "MulticlassSquaredHinge", "class_balanced_weights",
 ]

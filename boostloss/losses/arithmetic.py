@@ -56,6 +56,9 @@ class WeightedSum(Loss):
                 raise ValueError(f"WeightedSum: {part!r} is not a Loss")
             if not (isinstance(weight, numbers.Real) and math.isfinite(weight) and weight > 0):
                 raise ValueError(f"WeightedSum: the weight of {part!r} must be finite and > 0, got {weight!r}")
+            if part.round_statistic:
+                raise ValueError(f"WeightedSum: {part!r} weighs its rows by a statistic of each whole training "
+                                 "round, which a sum of losses does not keep; it cannot be a part of one")
         first = losses[0]
         for part in losses[1:]:
             if part.link != first.link or part.is_multiclass != first.is_multiclass:

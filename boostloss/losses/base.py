@@ -384,6 +384,7 @@ class Loss(Parametrized):
     hessian_policies: tuple[str, ...] = ("exact",)
     is_multiclass = False
     gradient_can_vanish = False  # True when g is exactly 0 on rows past a margin (the margin losses)
+    round_statistic = False  # True when the gradients depend on a statistic of the whole round (GHM)
     __array_ufunc__ = None  # so that ``np.float64(0.7) * loss`` is ``Loss.__rmul__``, not an object array
 
     # ---- public API -------------------------------------------------------------
@@ -405,7 +406,8 @@ class Loss(Parametrized):
         w = None if sample_weight is None else check_sample_weight(sample_weight, y.shape[0], self)
         return self._pair(y, raw, w, False, residual_scale, out)[:2]
 
-    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None, reduce=None, out=None, fingerprint=False):
+    def boosting_grad_hess(self, y, raw, sample_weight=None, scale=None, reduce=None, out=None, fingerprint=False,
+                           state=None):
         """``grad_hess`` as the adapters hand it to boosters, for targets and weights already
         checked by ``validate`` (they are not checked again: this runs every boosting round).
 
@@ -426,11 +428,14 @@ class Loss(Parametrized):
         ``fingerprint=True`` returns ``(grad, hess, fingerprint)``, the last the fingerprint of
         ``y`` and the weights as read (``kernels.fingerprint``; taken in the kernel's own pass),
         for an objective that computes with the booster's own labels to tell that they changed.
+
+        ``state``: for a loss with a ``round_statistic`` (GHM), the training run's ``round_state()``;
+        the statistic of these rows (summed over all workers by ``reduce``) advances it.
         """
         y, raw = self._check_shapes(y, raw)
         w = None if sample_weight is None else as_booster_floats(sample_weight, self, "sample weights")
         if not self._rescales_hessian():
-            pair = self._pair(y, raw, w, False, None, out, fingerprint)
+            pair = self._pair(y, raw, w, False, None, out, fingerprint, state, reduce)
             return pair if fingerprint else pair[:2]
         scale = scale or self.boosting_scale(y, raw, sample_weight)
         grad, hess, seen = self._pair(y, raw, w, False, scale.residual, out, fingerprint)
@@ -461,6 +466,20 @@ class Loss(Parametrized):
     def _rescales_hessian(self) -> bool:
         """True when the Hessian policy is a residual-scale surrogate (see ``boosting_grad_hess``)."""
         return False
+
+    def frozen_at(self, y, raw, sample_weight=None):
+        """This loss with its round statistic held at these rows' value (what finite differences
+        differentiate, as the weights of GHM are held in its derivatives); itself for losses
+        without a ``round_statistic``."""
+        return self
+
+    def round_state(self, lagged: bool = False):
+        """What a loss with a ``round_statistic`` keeps over a training run (GHM: the moving
+        average of its gradient density), fresh; None for every other loss. ``lagged``: for a
+        booster that hands the rows of a round over in blocks (CatBoost), each round weighs its
+        rows with the statistic of the rounds before it, the round's own being complete only at
+        its end (``end_round``)."""
+        return None
 
     # ---- leaf refits: the boosters' own treatment of piecewise-linear losses ----------------
     @property
@@ -570,7 +589,12 @@ class Loss(Parametrized):
     def _kernel_params(self, eps: float) -> tuple:
         return ()
 
-    def _pair(self, y, raw, w, exact, residual_scale, out, fingerprint=False):
+    def _batch_args(self, y, raw, w, policy: str, eps: float, state, reduce) -> tuple:
+        """The kernel's arguments for this batch: ``_kernel_args``, but for a loss whose arguments
+        are a statistic of the round's rows (GHM), taken from the batch, ``reduce`` and ``state``."""
+        return self._kernel_args(policy, eps, raw)
+
+    def _pair(self, y, raw, w, exact, residual_scale, out, fingerprint=False, state=None, reduce=None):
         """Weighted gradient and Hessian (the exact one, or the policy's), into ``out`` if given,
         and the fingerprint of ``y`` and ``w`` (``kernels.fingerprint``: a kernel returns it; for
         NumPy formulas it is a pass of its own, taken only when ``fingerprint`` asks for it)."""
@@ -595,7 +619,8 @@ class Loss(Parametrized):
         policy = "exact" if exact else getattr(self, "hessian", "exact")
         eps = secant_floor(y, raw, residual_scale) if policy == "secant" and self.uses_secant_floor else 0.0
         weights = _NO_WEIGHTS if w is None else w
-        seen = kernels.run(self.kernel, y, raw, weights, self._kernel_args(policy, eps, raw), grad, hess)
+        seen = kernels.run(self.kernel, y, raw, weights, self._batch_args(y, raw, weights, policy, eps, state, reduce),
+                           grad, hess)
         return grad, hess, seen
 
     def _derivatives(self, y, raw):

@@ -7,6 +7,8 @@ all computed with ``scipy.special`` so saturated margins keep exact, non-zero gr
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from scipy import optimize
 from scipy.special import expit, log_expit
@@ -343,6 +345,191 @@ class Dice(BinaryLoss):
         if not mean_grad(low) < 0 < mean_grad(high):
             return float(grid[best])
         return float(optimize.brentq(mean_grad, low, high, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+
+
+class GHM(BinaryLoss):
+    """Gradient harmonizing classification loss (GHM-C; Li, Liu & Wang, AAAI 2019): the logistic
+    loss with each row weighted by the inverse density of its gradient norm ``u = |p - y|``, so
+    that the many easy rows (``u`` near 0) and the few outliers (``u`` near 1) both count less.
+
+    ``[0, 1]`` is cut into ``bins`` equal bins (``u = 1`` in the last); ``d_b`` is the share of the
+    weight of the round's rows in bin ``b``, and ``n`` the number of bins holding rows. A row in
+    bin ``b`` has weight ``beta_b = 1 / (n d_b)`` (the paper's ``N / GD(u)``, divided by ``n`` as
+    its code does, so that the weights average 1), and ``L = beta_b CE``,
+    ``g = beta_b (p - y)``, ``h = beta_b p q`` with the weights held fixed (as the paper treats
+    them: taken from the predictions, not differentiated). The defaults are the paper's
+    experiments' (30 bins, ``momentum`` 0.75; its code's defaults, 10 and 0, ranked a little
+    worse in ``benchmarks/margin.py``). ``momentum``: each round's ``d_b`` is the moving
+    average ``a_b <- momentum a_b + (1 - momentum) d_b`` over the
+    rounds in which bin ``b`` held rows, divided by ``1 - momentum^k`` after ``k`` of them (as
+    Adam's moments), so that a bin's first share is taken as it is rather than inflated by
+    ``1 / (1 - momentum)`` (the paper's code starts ``a_b`` at 0).
+
+    The density is a statistic of the whole round (``round_statistic``): ``loss``, ``grad_hess``
+    and the metric take it over the rows they are given; in training it is over every training
+    row: XGBoost and LightGBM hand them over in one call per round (in ``xgboost.dask`` the counts
+    are summed over the workers), so each round is weighed by its own density, as in the paper.
+    CatBoost hands them over in blocks of rows from several threads, so there each round is
+    weighed by the average up to the round before (the first round by 1), every block alike, the
+    counts of all its blocks added up at the round's end (``bl.catboost.train`` and the estimators
+    end the rounds; a hand-built CatBoost objective is refused). LightGBM under Dask offers no
+    all-reduce to a Python objective and is refused. Each run of the train helpers and the
+    estimators starts a fresh average; an objective built by hand keeps its own while it is
+    handed the same labels (build one per fit).
+
+    The optimal constant: at a constant score each class shares one gradient norm, and the
+    weights balance the classes, so in two bins the mean loss is ``(CE_0 + CE_1) / 2``, above
+    ``log 2`` but at ``p = 1/2``, where both norms are 1/2 and share a bin. With an even
+    number of bins the start is therefore ``F = 0``; with an odd one the middle bin holds both
+    norms for ``p`` within ``1/(2 bins)`` of 1/2, and the start is the log-odds of the mean label
+    clipped into it (for ``bins = 1``, the logistic loss's start). ``sigmoid(F)`` is not
+    calibrated: the weights balance the classes, as class weights would.
+    """
+
+    name = "ghm"
+    kernel = staticmethod(kernels.ghm)
+    round_statistic = True
+
+    def __init__(self, bins=30, momentum=0.75):
+        self.bins = bins
+        self.momentum = momentum
+        self._check_params()
+
+    def _check_params(self):
+        name = type(self).__name__
+        if isinstance(self.bins, bool) or not isinstance(self.bins, (int, np.integer)) or self.bins < 1:
+            raise ValueError(f"{name}: bins must be a positive integer, got {self.bins!r}")
+        momentum = check_positive(name, "momentum", self.momentum, allow_zero=True)
+        if not momentum < 1.0:
+            raise ValueError(f"{name}: momentum must be in [0, 1), got {self.momentum!r}")
+        super()._check_params()
+
+    def round_state(self, lagged=False):
+        return GradientDensity(int(self.bins), float(self.momentum), lagged)
+
+    def frozen_at(self, y, raw, sample_weight=None):
+        """GHM with the bin weights of these rows' density fixed (``table``)."""
+        return _FrozenGHM(self.bins, self.momentum, table=self._table(*self._check_shapes(y, raw), sample_weight))
+
+    def counts(self, y, raw, sample_weight=None) -> np.ndarray:
+        """The (weighted) number of rows in each bin of the gradient norm ``|sigmoid(raw) - y|``."""
+        y, raw = self._check_shapes(y, raw)
+        w = _NO_WEIGHTS if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        return kernels.ghm_counts(y, raw, w, int(self.bins))
+
+    def _table(self, y, raw, w=None, reduce=None) -> np.ndarray:
+        """The bin weights of the density of these rows (``reduce``: and of the other workers')."""
+        counts = self.counts(y, raw, w)
+        return self.round_state().weigh(counts if reduce is None else np.asarray(reduce(counts), dtype=np.float64))
+
+    def row_weights(self, y, raw, sample_weight=None) -> np.ndarray:
+        """Each row's harmonizing weight ``beta``, from the density of these rows."""
+        y, raw = self._check_shapes(y, raw)
+        return kernels.ghm_rows(y, raw, self._table(y, raw, sample_weight))
+
+    def _batch_args(self, y, raw, w, policy, eps, state, reduce):
+        counts = kernels.ghm_counts(y, raw, w, int(self.bins))
+        if reduce is not None:
+            counts = np.asarray(reduce(counts), dtype=np.float64)
+        return _EXACT_PARAMS, (state or self.round_state()).weigh(counts)
+
+    def _loss(self, y, raw):
+        return self.row_weights(y, raw) * _cross_entropy(y, raw)
+
+    def weighted_mean_loss(self, y, raw, sample_weight=None, reduce=None) -> float:
+        """``sum w beta CE / sum w`` with the weighted density of the rows (``reduce``: summed
+        over distributed workers, each holding some of the rows): the loss as a metric."""
+        y, raw = self._check_shapes(y, raw)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        values = kernels.ghm_rows(y, raw, self._table(y, raw, w, reduce)) * _cross_entropy(y, raw)
+        sums = np.array([values.sum() if w is None else kernels.dot(w, values), y.size if w is None else w.sum()])
+        total, weight = sums if reduce is None else reduce(sums)
+        return float(total / weight)
+
+    def _closed_form_init(self, y, w):
+        self._check_both_classes(y, w)
+        bins = int(self.bins)
+        if bins % 2 == 0:
+            return 0.0
+        inside = 0.5 / bins * (1.0 - 1e-9)  # the middle bin, a hair inside its edges
+        p = min(max(weighted_mean(y, w), 0.5 - inside), 0.5 + inside)
+        return float(np.log(p) - np.log1p(-p))
+
+
+class _FrozenGHM(GHM):
+    """``GHM.frozen_at``: the bin weights ``table`` held fixed, whatever rows it is given."""
+
+    round_statistic = False
+
+    def __init__(self, bins=30, momentum=0.75, table=None):
+        super().__init__(bins, momentum)
+        self.table = np.asarray(table, dtype=np.float64)
+
+    def _table(self, y, raw, w=None, reduce=None):
+        return self.table
+
+    def _batch_args(self, y, raw, w, policy, eps, state, reduce):
+        return _EXACT_PARAMS, self.table
+
+
+def _cross_entropy(y, raw):
+    return np.where(y == 1, np.logaddexp(0.0, -raw), np.logaddexp(0.0, raw))
+
+
+_EXACT_PARAMS = np.array([kernels.EXACT])
+_NO_WEIGHTS = np.empty(0)
+
+
+class GradientDensity:
+    """GHM's gradient density over a training run (see ``GHM``): ``weigh(counts)`` takes a
+    batch's bin counts and returns the table of bin weights ``beta_b`` its rows are weighed with.
+    Not lagged (XGBoost, LightGBM): the counts are the whole round's and advance the average
+    first. Lagged (CatBoost's blocks): the table is the one of the rounds before; the counts are
+    added up, and advance the average when ``end_round`` is called (from several threads: locked).
+    A bin that never held rows takes the largest weight of those that did."""
+
+    def __init__(self, bins: int, momentum: float, lagged: bool = False):
+        self.bins, self.momentum, self.lagged = bins, momentum, lagged
+        self.average, self.mass = np.zeros(bins), np.zeros(bins)  # mass: 1 - momentum^k, for each bin
+        self.pending = np.zeros(bins)
+        self.table = np.ones(bins)
+        self._lock = threading.Lock()
+
+    def weigh(self, counts) -> np.ndarray:
+        if not self.lagged:
+            return self._advance(counts)
+        with self._lock:
+            self.pending += counts
+            return self.table
+
+    def end_round(self) -> None:
+        with self._lock:
+            self.table = self._advance(self.pending)
+            self.pending = np.zeros(self.bins)
+
+    def _advance(self, counts) -> np.ndarray:
+        counts = np.asarray(counts, dtype=np.float64)
+        total = counts.sum()
+        if not total > 0:  # no rows (a worker without rows is summed with the others first)
+            return self.table
+        held, mu = counts > 0, self.momentum
+        self.average[held] = mu * self.average[held] + (1.0 - mu) * (counts[held] / total)
+        self.mass[held] = mu * self.mass[held] + (1.0 - mu)
+        known = self.mass > 0
+        table = np.empty(self.bins)
+        table[known] = self.mass[known] / (np.count_nonzero(held) * self.average[known])
+        table[~known] = table[known].max()
+        self.table = table
+        return table
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
 
 # --------------------------------------------------------------------------- margin losses

@@ -735,6 +735,48 @@ def dice(y, raw, w, params, grad, hess):
     return _weigh(grad, hess, w, s1, s2)
 
 
+@njit(**_INLINE)
+def _ghm_bin(y, raw, bins):
+    """GHM's bin of a row: ``min(floor(bins |p - y|), bins - 1)``, ``p = sigmoid(raw)``, the norm
+    ``|p - y|`` being ``sigmoid(-raw)`` for a positive and ``sigmoid(raw)`` for a negative."""
+    p, q, _, _ = sigmoid_terms(np.float64(raw))
+    return min(np.int64((q if y == 1.0 else p) * bins), np.int64(bins) - 1), p, q
+
+
+@njit(cache=CACHE, nogil=True)
+def ghm_counts(y, raw, w, bins):
+    """The (``w``-weighted, if ``w`` is not empty) number of rows in each of GHM's ``bins`` bins."""
+    counts = np.zeros(bins)
+    for i in range(y.size):
+        b = _ghm_bin(np.float64(y[i]), raw[i], bins)[0]
+        counts[b] += w[i] if w.size else 1.0
+    return counts
+
+
+@njit(cache=CACHE, nogil=True)
+def ghm_rows(y, raw, table):
+    """Each row's harmonizing weight ``table[bin]`` (``GHM``: the bins are ``table.size``)."""
+    out = np.empty(y.size)
+    for i in range(y.size):
+        out[i] = table[_ghm_bin(np.float64(y[i]), raw[i], table.size)[0]]
+    return out
+
+
+@njit(**_JIT)
+def ghm(y, raw, w, params, table, grad, hess):
+    """GHM-C: the logistic loss's ``g = p - y`` (``-q`` for a positive), ``h = p q`` times the row's
+    bin weight ``table[bin]``."""
+    bins = table.size
+    s1 = s2 = _NONE
+    for i in range(y.size):
+        s1, s2, yi = _tally(s1, s2, y[i], i)
+        b, p, q = _ghm_bin(yi, raw[i], bins)
+        beta = table[b]
+        grad[i] = _fit(grad, beta * ((1.0 - yi) * p - yi * q))
+        hess[i] = _fit(hess, beta * p * q)
+    return _weigh(grad, hess, w, s1, s2)
+
+
 @njit(**_JIT)
 def hinge(y, raw, w, params, grad, hess):
     """Hinge ``max(0, m - z)``, ``z = s raw``: a row is active where ``z < m`` (XGBoost's
