@@ -417,10 +417,12 @@ class GHM(BinaryLoss):
         w = _NO_WEIGHTS if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         return kernels.ghm_counts(y, raw, w, int(self.bins))
 
-    def _table(self, y, raw, w=None, reduce=None) -> np.ndarray:
-        """The bin weights of the density of these rows (``reduce``: and of the other workers')."""
+    def _table(self, y, raw, w=None, reduce=None, state=None) -> np.ndarray:
+        """The bin weights for these rows: of their density (``reduce``: summed with the other
+        workers'), through ``state`` (the run's moving average; default: these rows alone)."""
         counts = self.counts(y, raw, w)
-        return self.round_state().weigh(counts if reduce is None else np.asarray(reduce(counts), dtype=np.float64))
+        counts = counts if reduce is None else np.asarray(reduce(counts), dtype=np.float64)
+        return (state or self.round_state()).weigh(counts)
 
     def row_weights(self, y, raw, sample_weight=None) -> np.ndarray:
         """Each row's harmonizing weight ``beta``, from the density of these rows."""
@@ -428,10 +430,7 @@ class GHM(BinaryLoss):
         return kernels.ghm_rows(y, raw, self._table(y, raw, sample_weight))
 
     def _batch_args(self, y, raw, w, policy, eps, state, reduce):
-        counts = kernels.ghm_counts(y, raw, w, int(self.bins))
-        if reduce is not None:
-            counts = np.asarray(reduce(counts), dtype=np.float64)
-        return _EXACT_PARAMS, (state or self.round_state()).weigh(counts)
+        return _EXACT_PARAMS, self._table(y, raw, w, reduce, state)
 
     def _loss(self, y, raw):
         return self.row_weights(y, raw) * _cross_entropy(y, raw)
@@ -465,11 +464,8 @@ class _FrozenGHM(GHM):
         super().__init__(bins, momentum)
         self.table = np.asarray(table, dtype=np.float64)
 
-    def _table(self, y, raw, w=None, reduce=None):
+    def _table(self, y, raw, w=None, reduce=None, state=None):
         return self.table
-
-    def _batch_args(self, y, raw, w, policy, eps, state, reduce):
-        return _EXACT_PARAMS, self.table
 
 
 def _cross_entropy(y, raw):
