@@ -866,8 +866,17 @@ def _numpy_reference(name, loss):
         exact = p * (1 - p) * big_f - (u / np.where(q > 0, q, 1.0)) ** 2 * p_y * q2_df
         return -u * big_f, factor * np.maximum(exact, big_f * p * (1 - p))
 
+    def ghm(y, p):  # one call: the density of its own rows (the moving average starts there)
+        prob, bins = expit(p), int(loss.bins)
+        b = np.minimum((np.abs(prob - y) * bins).astype(np.int64), bins - 1)
+        counts = np.bincount(b, minlength=bins)
+        held = counts > 0
+        beta = np.zeros(bins)
+        beta[held] = y.size / (held.sum() * counts[held])
+        return beta[b] * (prob - y), beta[b] * prob * (1.0 - prob)
+
     formulas.update(focal=focal, symmetric_cross_entropy=symmetric, softmax_cross_entropy=softmax_cross_entropy,
-                    multiclass_focal=multiclass_focal)
+                    multiclass_focal=multiclass_focal, ghm=ghm)
     formula = formulas.get(name)
     if formula is None:
         return None

@@ -409,28 +409,29 @@ class GHM(BinaryLoss):
 
     def frozen_at(self, y, raw, sample_weight=None):
         """GHM with the bin weights of these rows' density fixed (``table``)."""
-        return _FrozenGHM(self.bins, self.momentum, table=self._table(*self._check_shapes(y, raw), sample_weight))
+        return _FrozenGHM(self.bins, self.momentum, table=self._weights_of(self.counts(y, raw, sample_weight)))
 
     def counts(self, y, raw, sample_weight=None) -> np.ndarray:
         """The (weighted) number of rows in each bin of the gradient norm ``|sigmoid(raw) - y|``."""
         y, raw = self._check_shapes(y, raw)
         w = _NO_WEIGHTS if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        return kernels.ghm_counts(y, raw, w, int(self.bins))
+        return kernels.ghm_bins(y, raw, w, int(self.bins), np.empty(y.shape[0], np.int32))
 
-    def _table(self, y, raw, w=None, reduce=None, state=None) -> np.ndarray:
-        """The bin weights for these rows: of their density (``reduce``: summed with the other
-        workers'), through ``state`` (the run's moving average; default: these rows alone)."""
-        counts = self.counts(y, raw, w)
+    def _weights_of(self, counts, reduce=None, state=None) -> np.ndarray:
+        """The bin weights for bin counts (``reduce``: summed with the other workers'), through
+        ``state`` (the run's moving average; default: these counts alone)."""
         counts = counts if reduce is None else np.asarray(reduce(counts), dtype=np.float64)
         return (state or self.round_state()).weigh(counts)
 
     def row_weights(self, y, raw, sample_weight=None) -> np.ndarray:
         """Each row's harmonizing weight ``beta``, from the density of these rows."""
         y, raw = self._check_shapes(y, raw)
-        return kernels.ghm_rows(y, raw, self._table(y, raw, sample_weight))
+        return kernels.ghm_rows(y, raw, self._weights_of(self.counts(y, raw, sample_weight)))
 
     def _batch_args(self, y, raw, w, policy, eps, state, reduce):
-        return _EXACT_PARAMS, self._table(y, raw, w, reduce, state)
+        bins = np.empty(y.shape[0], np.int32)
+        counts = kernels.ghm_bins(y, raw, w, int(self.bins), bins)
+        return _EXACT_PARAMS, self._weights_of(counts, reduce, state), bins
 
     def _loss(self, y, raw):
         return self.row_weights(y, raw) * _cross_entropy(y, raw)
@@ -440,7 +441,7 @@ class GHM(BinaryLoss):
         over distributed workers, each holding some of the rows): the loss as a metric."""
         y, raw = self._check_shapes(y, raw)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        values = kernels.ghm_rows(y, raw, self._table(y, raw, w, reduce)) * _cross_entropy(y, raw)
+        values = kernels.ghm_rows(y, raw, self._weights_of(self.counts(y, raw, w), reduce)) * _cross_entropy(y, raw)
         sums = np.array([values.sum() if w is None else kernels.dot(w, values), y.size if w is None else w.sum()])
         total, weight = sums if reduce is None else reduce(sums)
         return float(total / weight)
@@ -464,7 +465,7 @@ class _FrozenGHM(GHM):
         super().__init__(bins, momentum)
         self.table = np.asarray(table, dtype=np.float64)
 
-    def _table(self, y, raw, w=None, reduce=None, state=None):
+    def _weights_of(self, counts, reduce=None, state=None):
         return self.table
 
 
