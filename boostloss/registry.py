@@ -176,16 +176,19 @@ def get_loss(spec, **params) -> L.Loss:
 
 
 def get_metric(spec, **params) -> M.Metric:
-    """A metric from a Metric, a Loss (its weighted mean), or a metric or loss name."""
+    """A metric from a Metric, a Loss (its weighted mean), or a metric or loss name. A loss whose
+    rows are weighed by a statistic of the set (GHM) gives the log loss instead: its own mean weighs
+    each evaluation set by that set's density, which moves with the predictions, so its values do
+    not compare from round to round (early stopping on it stopped at the first rounds)."""
     if isinstance(spec, M.Metric):
         return spec
     if isinstance(spec, L.Loss):
-        return M.LossMetric(spec)
+        return M.LogLoss() if spec.round_statistic else M.LossMetric(spec)
     name, _ = parse_spec(spec)
     if name in METRICS:
         return _build(METRICS, "metric", spec, params)
     if name in LOSSES or name in ALIASES:
-        return M.LossMetric(get_loss(spec, **params))
+        return get_metric(get_loss(spec, **params))
     raise ValueError(f"unknown metric {name!r}; available: {', '.join(available_metrics())}")
 
 

@@ -1191,3 +1191,20 @@ def test_ghm_estimators_start_each_fit_afresh_and_pickle(make):
     assert_allclose(again, first, rtol=1e-12)
     assert_allclose(clone(model).fit(X, y, sample_weight=w).predict_proba(X), first, rtol=1e-12)
     assert_allclose(pickle.loads(pickle.dumps(model)).predict_proba(X), first, rtol=1e-12)
+
+
+def test_ghm_evaluates_and_stops_early_on_the_log_loss():
+    """GHM's own mean weighs each evaluation set by its own density, which moves with the
+    predictions: watched, it stopped XGBoost at round 0. Its metric is the log loss."""
+    from boostloss.metrics import LogLoss, LossMetric
+
+    assert bl.get_metric("ghm") == bl.get_metric(bl.GHM()) == LogLoss()
+    X, y, _ = ghm_data(seed=4, n=1500)
+    model = bl.sklearn.BoostClassifier(xgb.XGBClassifier(n_estimators=300, max_depth=3, n_jobs=1), loss="ghm",
+                                       early_stopping_rounds=10)
+    model.fit(X[:1000], y[:1000], eval_set=[(X[1000:], y[1000:])])
+    history = model.estimator_.evals_result()["validation_0"]
+    assert list(history) == ["log_loss"] and model.estimator_.best_iteration >= 5
+    raw = model.decision_function(X[1000:])
+    start = LossMetric(bl.GHM()).evaluate(y[1000:], np.zeros(500))
+    assert LossMetric(bl.GHM()).evaluate(y[1000:], raw) > start  # the harmonized mean rises as the model learns

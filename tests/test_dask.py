@@ -24,6 +24,7 @@ import pytest
 from scipy.special import expit
 
 import boostloss as bl
+from boostloss.metrics import LossMetric
 
 pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -456,9 +457,10 @@ def test_ghm_density_is_summed_over_the_xgboost_workers_and_refused_on_lightgbms
     params = {"max_depth": 3, "learning_rate": 0.3, "seed": 0, "disable_default_eval_metric": True, "base_score": 0.0}
     dtrain = xgb_dask.DaskDMatrix(client, arrays["X"], arrays["binary"], weight=arrays["w"])
     out = xgb_dask.train(client, params, dtrain, 5, obj=bl.xgboost.objective(loss),
-                         custom_metric=bld.xgboost_metric(loss), evals=[(dtrain, "train")], verbose_eval=False)
+                         custom_metric=bld.xgboost_metric(LossMetric(loss)), evals=[(dtrain, "train")],
+                         verbose_eval=False)
     raw = out["booster"].predict(xgb.DMatrix(local["X"]), output_margin=True)
     assert out["history"]["train"]["ghm"][-1] == pytest.approx(
-        bl.get_metric(loss).evaluate(local["binary"], raw, local["w"]), rel=1e-6)
+        LossMetric(loss).evaluate(local["binary"], raw, local["w"]), rel=1e-6)
     with pytest.raises(ValueError, match="GHM.*LightGBM's Dask workers"):
         bld.BoostClassifier(BOOSTERS["lightgbm"][1](), loss).fit(arrays["X"], arrays["binary"])

@@ -366,7 +366,8 @@ class GHM(BinaryLoss):
     ``1 / (1 - momentum)`` (the paper's code starts ``a_b`` at 0).
 
     The density is a statistic of the whole round (``round_statistic``): ``loss``, ``grad_hess``
-    and the metric take it over the rows they are given; in training it is over every training
+    and ``LossMetric(GHM())`` take it over the rows they are given (``get_metric`` gives the log
+    loss for GHM, whose own mean does not compare rounds); in training it is over every training
     row: XGBoost and LightGBM hand them over in one call per round (in ``xgboost.dask`` the counts
     are summed over the workers), so each round is weighed by its own density, as in the paper.
     CatBoost hands them over in blocks of rows from several threads, so there each round is
