@@ -378,9 +378,10 @@ class GHM(BinaryLoss):
     estimators starts a fresh average; an objective built by hand keeps its own while it is
     handed the same labels (build one per fit).
 
-    The optimal constant: at a constant score each class shares one gradient norm, and the
-    weights balance the classes, so in two bins the mean loss is ``(CE_0 + CE_1) / 2``, above
-    ``log 2`` but at ``p = 1/2``, where both norms are 1/2 and share a bin. With an even
+    The optimal constant: at a constant score each class shares one gradient norm; where the two
+    norms fall in different bins the weights balance the classes and the mean loss is
+    ``(CE_0 + CE_1) / 2``, above ``log 2`` but at ``p = 1/2``, where both norms are 1/2 and share
+    a bin (mean loss ``log 2``). With an even
     number of bins the start is therefore ``F = 0``; with an odd one the middle bin holds both
     norms for ``p`` within ``1/(2 bins)`` of 1/2, and the start is the log-odds of the mean label
     clipped into it (for ``bins = 1``, the logistic loss's start). ``sigmoid(F)`` is not
