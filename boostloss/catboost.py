@@ -53,6 +53,10 @@ class CatBoostObjective:
 
     def calc_ders_range(self, approxes, targets, weights):
         if self.inputs.is_checked():  # see checked_targets: one kernel call per block
+            if self.loss.round_statistic:  # kernel arguments of the round's own (GHM): the loss's path, unchecked
+                ders = np.empty((2, targets.shape[0]))
+                self.loss.boosting_grad_hess(targets, approxes, weights, out=ders, state=self.inputs.shared_state())
+                return np.negative(ders, out=ders).T
             kernel, args, factor = self.__dict__.get("_prepared") or self._prepare()
             ders = np.empty((2, targets.shape[0]))
             kernel(targets, approxes, _NO_WEIGHTS if weights is None else weights, *args, ders[0], ders[1])
@@ -87,11 +91,12 @@ class CatBoostObjective:
     def checked_targets(self):
         """For ``train``, which has validated the targets and weights of every row and fixed
         the scale: inside the block, ``calc_ders_range`` skips the per-block checks and the
-        generic path and costs one compiled-kernel call. CatBoost calls it for blocks of up to
+        generic path and costs one compiled-kernel call (a loss with a round statistic, GHM: its
+        own path, without the checks). CatBoost calls it for blocks of up to
         1000 rows from several threads, which contend for Python's lock, so what a call costs
         is paid about twice. The objective (and the copies CatBoost makes of its parameters,
         which share its token) checks every block again once the block is left."""
-        if self._prepare() is None:
+        if self._prepare() is None and not self.loss.round_statistic:
             yield self
             return
         with self.inputs.checked():
