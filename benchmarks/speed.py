@@ -1021,7 +1021,7 @@ def cold_rows(losses):
     yield dict(kind="import", deps=deps, own=own)
     for name in losses:
         loss = bl.get_loss(name)
-        kind = "multiclass" if loss.is_multiclass else "binary" if loss.link.name == "logit" else \
+        kind = "multiclass" if loss.is_multiclass else "binary" if loss.domain == bl.Logistic.domain else \
             "positive" if name in ("gamma", "mape", "squared_log_error", "poisson", "tweedie") else "real"
         fit = ["-c", COLD_FIT.format(name=name, kind=kind)]
         first, second = run(fit)

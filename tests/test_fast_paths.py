@@ -55,7 +55,7 @@ def test_a_kernel_returns_the_fingerprint_of_the_targets_and_weights_it_read(los
     however the rows are split over threads, and a changed target, two swapped rows or a changed
     weight change it."""
     y, raw, w = rows(loss, big(loss))
-    args = loss._batch_args(y, raw, w, getattr(loss, "hessian", "exact"), 0.1, None, None)
+    args = loss._batch_args(y, raw, w, getattr(loss, "hessian", "exact"), 0.1, None, None, np.float32)
     seen = {}
     for threads in (2, 1):
         monkeypatch.setattr(kernels.config, "NUMBA_NUM_THREADS", threads)

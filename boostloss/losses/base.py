@@ -589,9 +589,10 @@ class Loss(Parametrized):
     def _kernel_params(self, eps: float) -> tuple:
         return ()
 
-    def _batch_args(self, y, raw, w, policy: str, eps: float, state, reduce) -> tuple:
+    def _batch_args(self, y, raw, w, policy: str, eps: float, state, reduce, dtype) -> tuple:
         """The kernel's arguments for this batch: ``_kernel_args``, but for a loss whose arguments
-        are a statistic of the round's rows (GHM), taken from the batch, ``reduce`` and ``state``."""
+        are a statistic of the round's rows (GHM), taken from the batch, ``reduce`` and ``state``
+        (``dtype``: the outputs')."""
         return self._kernel_args(policy, eps, raw)
 
     def _pair(self, y, raw, w, exact, residual_scale, out, fingerprint=False, state=None, reduce=None):
@@ -619,8 +620,8 @@ class Loss(Parametrized):
         policy = "exact" if exact else getattr(self, "hessian", "exact")
         eps = secant_floor(y, raw, residual_scale) if policy == "secant" and self.uses_secant_floor else 0.0
         weights = _NO_WEIGHTS if w is None else w
-        seen = kernels.run(self.kernel, y, raw, weights, self._batch_args(y, raw, weights, policy, eps, state, reduce),
-                           grad, hess)
+        args = self._batch_args(y, raw, weights, policy, eps, state, reduce, grad.dtype)
+        seen = kernels.run(self.kernel, y, raw, weights, args, grad, hess)
         return grad, hess, seen
 
     def _derivatives(self, y, raw):

@@ -417,7 +417,7 @@ class GHM(BinaryLoss):
         """The (weighted) number of rows in each bin of the gradient norm ``|sigmoid(raw) - y|``."""
         y, raw = self._check_shapes(y, raw)
         w = _NO_WEIGHTS if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        return kernels.ghm_bins(y, raw, w, int(self.bins), np.empty(y.shape[0], np.int32))
+        return _counts(y, raw, w, int(self.bins))[0]
 
     def _weights_of(self, counts, reduce=None, state=None) -> np.ndarray:
         """The bin weights for bin counts (``reduce``: summed with the other workers'), through
@@ -430,10 +430,9 @@ class GHM(BinaryLoss):
         y, raw = self._check_shapes(y, raw)
         return kernels.ghm_rows(y, raw, self._weights_of(self.counts(y, raw, sample_weight)))
 
-    def _batch_args(self, y, raw, w, policy, eps, state, reduce):
-        bins = np.empty(y.shape[0], np.int32)
-        counts = kernels.ghm_bins(y, raw, w, int(self.bins), bins)
-        return _EXACT_PARAMS, self._weights_of(counts, reduce, state), bins
+    def _batch_args(self, y, raw, w, policy, eps, state, reduce, dtype):
+        counts, bins = _counts(y, raw, w, int(self.bins), dtype)
+        return _GRADIENTS, self._weights_of(counts, reduce, state), bins
 
     def _loss(self, y, raw):
         return self.row_weights(y, raw) * _cross_entropy(y, raw)
@@ -471,11 +470,19 @@ class _FrozenGHM(GHM):
         return self.table
 
 
+def _counts(y, raw, w, bins, dtype=np.float64):
+    """GHM's counting call of its kernel: the bin counts and each row's bin (``dtype``: of the
+    gradient buffers the gradient call will have, so that both calls are one compiled function)."""
+    counts, rows, unused = np.empty(bins), np.empty(y.shape[0], np.int32), np.empty(0, dtype)
+    kernels.ghm(y, raw, w, _COUNTING, counts, rows, unused, unused)
+    return counts, rows
+
+
 def _cross_entropy(y, raw):
     return np.where(y == 1, np.logaddexp(0.0, -raw), np.logaddexp(0.0, raw))
 
 
-_EXACT_PARAMS = np.array([kernels.EXACT])
+_COUNTING, _GRADIENTS = np.array([kernels.EXACT, 0.0]), np.array([kernels.EXACT, 1.0])
 _NO_WEIGHTS = np.empty(0)
 
 
