@@ -939,3 +939,16 @@ def test_ghm_parameters_sums_and_names():
     assert clone(bl.GHM(bins=7)) == bl.GHM(bins=7) and pickle.loads(pickle.dumps(bl.GHM())) == bl.GHM()
     with pytest.raises(ValueError, match="labels must be 0 or 1; 3 of 100"):
         bl.GHM().validate(with_bad([0, 1], 0.5))
+
+
+def test_ghm_with_one_bin_is_the_logistic_loss_and_zero_weight_rows_count_nothing():
+    rng = np.random.default_rng(5)
+    y, raw, w = (rng.random(300) < 0.3).astype(float), rng.normal(0, 4, 300), rng.uniform(0, 2, 300)
+    w[:40] = 0.0
+    for got, want in zip(bl.GHM(bins=1).grad_hess(y, raw, w), bl.Logistic().grad_hess(y, raw, w), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-15)
+    loss = bl.GHM(bins=8)
+    g, h = loss.grad_hess(y, raw, w)
+    assert (g[:40] == 0).all() and (h[:40] == 0).all()
+    np.testing.assert_allclose(loss.row_weights(y, raw, w)[40:], loss.row_weights(y[40:], raw[40:], w[40:]),
+                               rtol=1e-12)  # the density ignores them
