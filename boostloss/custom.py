@@ -233,6 +233,10 @@ class CustomLoss(Loss):
     def _rescales_hessian(self) -> bool:
         return self.hessian == "secant"
 
+    @property
+    def uses_secant_floor(self) -> bool:  # the secant Hessian is floored at eps (see _policy_hessian)
+        return self.hessian == "secant"
+
     def _closed_form_init(self, y, w):
         return None if self.init is None else float(self.init(y, w, **self._values()))
 

@@ -127,6 +127,10 @@ class WeightedSum(Loss):
     def _rescales_hessian(self) -> bool:
         return any(getattr(part, "_rescales_hessian", lambda: False)() for part in self.losses)
 
+    @property
+    def uses_secant_floor(self) -> bool:
+        return any(part.uses_secant_floor for part in self.losses)
+
     # ---- the math ---------------------------------------------------------------------
     def _sum(self, values):
         return sum(float(w) * v for w, v in zip(self.weights, values, strict=True))

@@ -450,14 +450,15 @@ class Loss(Parametrized):
 
     def boosting_scale(self, y, raw, sample_weight=None):
         """The ``BoostingScale`` of a batch: the weighted mean absolute residual ``|raw - y|``
-        (the secant floor is a tenth of it) and ``factor = sum(w) / sum(w h)`` with the
-        policy Hessian ``h`` at that floor. None for losses whose Hessian is not rescaled.
-        Computed by the adapters once, at the start of training, on all the training rows."""
+        (the secant floor is a tenth of it; 1 for losses without a floor, which do not read it:
+        not computing it spares a first fit compiling it) and ``factor = sum(w) / sum(w h)``
+        with the policy Hessian ``h`` at that floor. None for losses whose Hessian is not
+        rescaled. Computed by the adapters once, at the start of training, on all the training rows."""
         if not self._rescales_hessian():
             return None
         y, raw = self._check_shapes(y, raw)
         w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        residual = kernels.mean_abs_residual(y, raw, w) or 1.0
+        residual = (kernels.mean_abs_residual(y, raw, w) or 1.0) if self.uses_secant_floor else 1.0
         hess = self.grad_hess(y, raw, w, residual_scale=residual)[1]
         total = float(hess.sum())
         factor = float(w.sum()) / total if np.isfinite(total) and total > 0 else 1.0
