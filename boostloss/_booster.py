@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import replace
 from importlib import import_module
 
 import numpy as np
@@ -55,8 +54,7 @@ def boosting_scale(loss: Loss, labels, weights, init: np.ndarray, per_round: boo
     if loss.is_multiclass or not loss._rescales_hessian():
         return None
     labels = np.asarray(labels, dtype=np.float64)
-    scale = loss.boosting_scale(labels, per_row(init, labels.size), nonempty(weights))
-    return replace(scale, factor=None) if per_round else scale
+    return loss.boosting_scale(labels, per_row(init, labels.size), nonempty(weights), with_factor=not per_round)
 
 
 def categorical_columns(X) -> list:
@@ -173,7 +171,7 @@ class RoundInputs:
         if fixed is not None or not self.loss._rescales_hessian():
             return fixed
         if self._scale is None:
-            self._scale = replace(self.loss.boosting_scale(y, raw, w), factor=None)
+            self._scale = self.loss.boosting_scale(y, raw, w, with_factor=False)
         return self._scale
 
     def buffers(self, raw, dtype=np.float64):

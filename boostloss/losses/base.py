@@ -448,17 +448,21 @@ class Loss(Parametrized):
         kernels.scale_pair(grad, hess, factor)  # one output (multiclass losses are not rescaled)
         return (grad, hess, seen) if fingerprint else (grad, hess)
 
-    def boosting_scale(self, y, raw, sample_weight=None):
+    def boosting_scale(self, y, raw, sample_weight=None, with_factor=True):
         """The ``BoostingScale`` of a batch: the weighted mean absolute residual ``|raw - y|``
-        (the secant floor is a tenth of it; 1 for losses without a floor, which do not read it:
-        not computing it spares a first fit compiling it) and ``factor = sum(w) / sum(w h)``
-        with the policy Hessian ``h`` at that floor. None for losses whose Hessian is not
-        rescaled. Computed by the adapters once, at the start of training, on all the training rows."""
+        (the secant floor is a tenth of it; 1 for losses without a floor, which do not read it)
+        and ``factor = sum(w) / sum(w h)`` with the policy Hessian ``h`` at that floor (None
+        without ``with_factor``: for boosters that take it each round). None for losses whose
+        Hessian is not rescaled. Computed by the adapters once, at the start of training, on all
+        the training rows. What is not needed is not computed: that spares a first fit
+        compiling the kernels it would take (the start's float64 ones)."""
         if not self._rescales_hessian():
             return None
         y, raw = self._check_shapes(y, raw)
         w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         residual = (kernels.mean_abs_residual(y, raw, w) or 1.0) if self.uses_secant_floor else 1.0
+        if not with_factor:
+            return BoostingScale(residual, None)
         hess = self.grad_hess(y, raw, w, residual_scale=residual)[1]
         total = float(hess.sum())
         factor = float(w.sum()) / total if np.isfinite(total) and total > 0 else 1.0
