@@ -327,9 +327,9 @@ def boosting_scale(loss, y, sample_weight, init, per_round=False):
     init = np.atleast_1d(np.asarray(init, dtype=np.float64))
     weight, absolute, _ = np.sum(parts.compute(_scale_sums, loss, init, None), axis=0)
     residual = float(absolute / weight) or 1.0
-    hess = float(np.sum(parts.compute(_scale_sums, loss, init, residual), axis=0)[2])
-    if per_round:
+    if per_round:  # no second reduction for a factor each round takes afresh
         return BoostingScale(residual, None)
+    hess = float(np.sum(parts.compute(_scale_sums, loss, init, residual), axis=0)[2])
     return BoostingScale(residual, weight / hess if np.isfinite(hess) and hess > 0 else 1.0)
 
 
