@@ -459,7 +459,9 @@ class LossMetric(Metric):
     def _value(self, y, raw, w, reduce):
         if self.mean:
             return super()._value(y, raw, w, reduce)
-        return self.loss.weighted_mean_loss(y, raw, w, None if reduce is _on_one_machine else reduce)
+        # GHM: the weights of the whole set's density (summed over the workers), then their mean
+        frozen = self.loss.frozen_at(y, raw, w, None if reduce is _on_one_machine else reduce)
+        return LossMetric(frozen)._value(y, raw, w, reduce)
 
     def score(self, y, pred, sample_weight=None):
         """The loss on predictions in the target's units (mapped back through the link); for the

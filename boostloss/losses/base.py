@@ -472,10 +472,10 @@ class Loss(Parametrized):
         """True when the Hessian policy is a residual-scale surrogate (see ``boosting_grad_hess``)."""
         return False
 
-    def frozen_at(self, y, raw, sample_weight=None):
-        """This loss with its round statistic held at these rows' value (what finite differences
-        differentiate, as the weights of GHM are held in its derivatives); itself for losses
-        without a ``round_statistic``."""
+    def frozen_at(self, y, raw, sample_weight=None, reduce=None):
+        """This loss with its round statistic held at these rows' value (``reduce``: and the other
+        workers'), which finite differences differentiate, as the weights of GHM are held in its
+        derivatives; itself for losses without a ``round_statistic``."""
         return self
 
     def round_state(self, lagged: bool = False):

@@ -409,9 +409,10 @@ class GHM(BinaryLoss):
     def round_state(self, lagged=False):
         return GradientDensity(int(self.bins), float(self.momentum), lagged)
 
-    def frozen_at(self, y, raw, sample_weight=None):
-        """GHM with the bin weights of these rows' density fixed (``table``)."""
-        return _FrozenGHM(self.bins, self.momentum, table=self._weights_of(self.counts(y, raw, sample_weight)))
+    def frozen_at(self, y, raw, sample_weight=None, reduce=None):
+        """GHM with the bin weights of these rows' density (``reduce``: summed with the other
+        workers') fixed (``table``): ``LossMetric`` takes its weighted mean."""
+        return _FrozenGHM(self.bins, self.momentum, table=self._weights_of(self.counts(y, raw, sample_weight), reduce))
 
     def counts(self, y, raw, sample_weight=None) -> np.ndarray:
         """The (weighted) number of rows in each bin of the gradient norm ``|sigmoid(raw) - y|``."""
@@ -436,16 +437,6 @@ class GHM(BinaryLoss):
 
     def _loss(self, y, raw):
         return self.row_weights(y, raw) * _cross_entropy(y, raw)
-
-    def weighted_mean_loss(self, y, raw, sample_weight=None, reduce=None) -> float:
-        """``sum w beta CE / sum w`` with the weighted density of the rows (``reduce``: summed
-        over distributed workers, each holding some of the rows): the loss as a metric."""
-        y, raw = self._check_shapes(y, raw)
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        values = kernels.ghm_rows(y, raw, self._weights_of(self.counts(y, raw, w), reduce)) * _cross_entropy(y, raw)
-        sums = np.array([values.sum() if w is None else kernels.dot(w, values), y.size if w is None else w.sum()])
-        total, weight = sums if reduce is None else reduce(sums)
-        return float(total / weight)
 
     def _closed_form_init(self, y, w):
         self._check_both_classes(y, w)
