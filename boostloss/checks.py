@@ -125,7 +125,10 @@ def derivative_grid(loss: Loss) -> tuple[np.ndarray, np.ndarray]:
     """Targets and raw scores to check ``loss`` at: for the identity link ``raw = y + r`` with
     residuals ``r`` from 0 to ``+-1e4`` (and raw inside the loss's domain), for other links raw
     margins from 0 to ``+-690`` (``exp(690) ~ 1e300``); targets from ``TARGETS`` that the loss
-    accepts. Multiclass: random score rows whose classes differ by 0.3 to 690, every label."""
+    accepts. Multiclass: random score rows whose classes differ by 0.3 to 690, every label. Other
+    multi-output losses: ``_multi_output_grid``."""
+    if loss.multi_output:
+        return _multi_output_grid(loss)
     if loss.is_multiclass:
         k = getattr(loss, "_declared_classes", lambda: None)() or 3
         rows = np.random.default_rng(0).normal(size=(12, k))
@@ -142,6 +145,35 @@ def derivative_grid(loss: Loss) -> tuple[np.ndarray, np.ndarray]:
         return y[inside], raw[inside]
     y, raw = (a.ravel() for a in np.meshgrid(targets, MARGINS))
     return y, raw
+
+
+LOG_SCALES = np.array([-30.0, -5.0, -1.0, 0.0, 0.5, 2.0, 8.0, 30.0])
+
+
+def _multi_output_grid(loss):
+    """Column targets (three columns): every 0/1 row, or random probability rows (soft labels), with
+    score rows whose scores and spreads reach 0.3 to 690. Shared targets: each accepted target with each output at a
+    residual from ``RESIDUALS`` (a distribution's location, on ``log y`` for the log-normal and gamma, beside
+    every log-scale or log-shape in ``LOG_SCALES``)."""
+    rng = np.random.default_rng(0)
+    scales = (0.3, 1, 3, 8, 20, 50, 300, MARGINS[-1])
+    if loss.target_columns:
+        if loss.name == "soft_cross_entropy":
+            y = rng.dirichlet(np.ones(3), 16)
+        else:
+            y = np.array(np.meshgrid([0.0, 1.0], [0.0, 1.0], [0.0, 1.0])).reshape(3, -1).T
+        rows = rng.normal(size=(y.shape[0], 3))
+        rows /= np.ptp(rows, axis=1, keepdims=True) + np.abs(rows).max(axis=1, keepdims=True)  # |F|, spread <= 1
+        return np.tile(y, (len(scales), 1)), np.concatenate([scale * rows for scale in scales])
+    targets = np.array([t for t in TARGETS if _accepts(loss, t)])
+    k = loss.n_outputs()
+    location = getattr(loss, "_raw_location", lambda v: v)
+    if hasattr(loss, "predict_distribution"):
+        y, r, eta = (a.ravel() for a in np.meshgrid(targets, RESIDUALS, LOG_SCALES))
+        return y, np.column_stack([location(y) + r, eta])
+    y, r = (a.ravel() for a in np.meshgrid(targets, RESIDUALS))
+    shifts = np.linspace(-0.5, 0.5, k)  # the columns sit at different residuals
+    return y, location(y)[:, None] + r[:, None] * (1.0 + shifts)
 
 
 def _accepts(loss, target) -> bool:
@@ -234,9 +266,10 @@ def check_derivatives(loss, *, strict: bool = False, rtol: float = 1e-6, y=None,
         raise ValueError("check_derivatives: give both y and raw, or neither")
     if y is None:
         y, raw = derivative_grid(loss)
-    y = np.asarray(y, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64)
+    y = y if getattr(loss, "target_columns", False) else y.ravel()  # (n, k) targets stay a matrix
     raw = np.asarray(raw, dtype=np.float64)
-    report = DerivativeReport(loss=repr(loss), rtol=rtol, points=y.size)
+    report = DerivativeReport(loss=repr(loss), rtol=rtol, points=raw.shape[0])
     loss = loss.frozen_at(y, raw)  # GHM: its weights held, as its derivatives hold them
 
     with np.errstate(all="ignore"):
@@ -302,7 +335,7 @@ def _compare(loss, y, raw, j, report) -> np.ndarray:
         return loss.loss(y, at(x))
 
     h0 = _base_steps(loss, y, x0)
-    skipped = np.zeros(y.size, bool)  # a kink of the loss skips its Hessian too
+    skipped = np.zeros(raw.shape[0], bool)  # a kink of the loss skips its Hessian too
     for name, exact_fn, f in (("grad", derivative(0), value), ("hess", derivative(1), derivative(0))):
         with np.errstate(all="ignore"):
             exact = exact_fn(x0)
@@ -331,6 +364,7 @@ def _compare(loss, y, raw, j, report) -> np.ndarray:
 
 
 def _where(y, raw, j, i) -> str:
+    target = f"{y[i]:g}" if y.ndim == 1 else f"({', '.join(f'{v:g}' for v in y[i])})"
     if j is None:
-        return f"y={y[i]:g}, raw={raw[i]:g}"
-    return f"y={y[i]:g}, raw=({', '.join(f'{v:g}' for v in raw[i])})[{j}]"
+        return f"y={target}, raw={raw[i]:g}"
+    return f"y={target}, raw=({', '.join(f'{v:g}' for v in raw[i])})[{j}]"

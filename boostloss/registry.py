@@ -17,6 +17,8 @@ LOSSES = {cls.name: cls for cls in (
     L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
     L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy, L.MulticlassHinge,
     L.MulticlassSquaredHinge,
+    L.GaussianNLL, L.LogNormalNLL, L.GammaNLL, L.MultiQuantile, L.MultilabelLogistic, L.MultilabelFocal,
+    L.SoftCrossEntropy,
 )}
 METRICS = {cls.name: cls for cls in (M.MAE, M.RMSE, M.MAPE, M.SMAPE, M.Pinball, M.R2, M.MSLE, M.RMSLE,
                                      M.MedianAbsoluteError, M.LogLoss, M.Brier, M.F1, M.KLDivergence)}
@@ -46,7 +48,11 @@ ALIASES = {
     "binary_focal_crossentropy": ("focal", {}, {}, "Keras BinaryFocalCrossentropy(gamma, alpha with "
                                   "apply_class_balancing=True)"),
     "kl_div": ("logistic", {}, {"soft_labels": True}, "torch KLDivLoss for two classes: soft-label "
-               "cross-entropy, the KL divergence plus the targets' entropy"),
+               "cross-entropy, the KL divergence plus the targets' entropy (k classes: soft_cross_entropy)"),
+    "gaussian_nll_loss": ("gaussian_nll", {}, {}, "torch GaussianNLLLoss(full=True) with var = exp(2 log_scale): "
+                          "the same loss on the outputs (mean, log_scale)"),
+    "multilabel_soft_margin": ("multilabel_logistic", {}, {}, "torch MultiLabelSoftMarginLoss: the mean over "
+                               "the labels, 1/k of ours"),
     "kl_divergence": ("logistic", {}, {"soft_labels": True}, "Keras, as kl_div"),
     "cross_entropy": ("softmax_cross_entropy", {"weight": "class_weight"}, {},
                       "torch CrossEntropyLoss(weight, label_smoothing) on class indices"),
@@ -61,7 +67,6 @@ ALIASES = {
 }
 # names of losses that do not apply to boosting one score (or one score per class) per row
 NOT_APPLICABLE = {
-    "gaussian_nll": "torch GaussianNLLLoss needs a predicted variance: two outputs per row",
     "hinge_embedding": "torch HingeEmbeddingLoss scores distances; on a raw score it is linear for "
                        "positives, without a minimum",
     "margin_ranking": "torch MarginRankingLoss scores pairs of rows (a ranking objective)",
@@ -73,9 +78,8 @@ NOT_APPLICABLE = {
     "nce": "noise-contrastive estimation samples negative classes of a huge vocabulary",
     "adaptive_log_softmax": "torch AdaptiveLogSoftmaxWithLoss is a softmax over clustered vocabularies "
                             "for neural nets",
-    "multilabel_margin": "torch MultiLabelMarginLoss: several labels per row (one model per label)",
-    "multilabel_soft_margin": "torch MultiLabelSoftMarginLoss: several labels per row (train logistic per "
-                              "label)",
+    "multilabel_margin": "torch MultiLabelMarginLoss: a margin between each row's positive and negative labels "
+                         "(a ranking of the labels; use multilabel_logistic)",
     "dsc": "the self-adjusting Dice of Li et al. (2020) per row on sigmoid(F): its factor (1 - p) p is even in "
            "F, so it cannot tell a confident positive from a confident negative (use dice)",
     "self_adjusting_dice": "as dsc",

@@ -145,6 +145,31 @@ def multiclass_margin_case(loss):
     return loss, y, raw, h, ~(near.any(axis=1) | tied)
 
 
+def distribution_case(loss, targets=(-1e3, -2.5, 0.0, 1.7, 1e3)):
+    """Location ``loc(y) + r`` (on ``log y`` but for the normal) beside log-scales (shapes) from -5 to 8."""
+    y, r, eta = (a.ravel() for a in np.meshgrid(np.array(targets, float), RESIDUALS, [-5.0, -1.0, 0.0, 2.0, 8.0]))
+    location = y if loss.name == "gaussian_nll" else np.log(y)
+    return loss, y, np.column_stack([location + r, eta]), np.full(y.size, 1e-3), np.ones(y.size, bool)
+
+
+def multi_quantile_case(loss):
+    """``regression_case`` with each column at its own residual, without the kinks ``r_j = 0``."""
+    y, r = (a.ravel() for a in np.meshgrid([-1e3, -2.5, 0.0, 1.7, 1e3], RESIDUALS))
+    residuals = r[:, None] * np.array([0.5, 1.0, 1.5])
+    h = 1e-2 * np.maximum(1.0, np.abs(r))
+    return loss, y, y[:, None] + residuals, h, (np.abs(residuals) >= KINK_STEPS * h[:, None]).all(axis=1)
+
+
+def column_targets_case(loss, y):
+    """Rows of ``y`` (n, 3) against score rows of ``multiclass_rows``' patterns and scales."""
+    scores = multiclass_rows()[1][::3]
+    rows = np.repeat(np.arange(len(y)), len(scores))
+    return loss, y[rows], np.tile(scores, (len(y), 1)), np.full(rows.size, 1e-2), np.ones(rows.size, bool)
+
+
+BINARY_ROWS = np.array(np.meshgrid([0.0, 1.0], [0.0, 1.0], [0.0, 1.0])).reshape(3, -1).T
+SOFT_ROWS = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [0.98, 0.01, 0.01], [0.0, 0.5, 0.5]])
+
 CASES = {
     "squared_error": lambda: regression_case(bl.SquaredError()),
     "absolute_error": lambda: regression_case(bl.AbsoluteError(), kinks=[0.0]),
@@ -206,6 +231,15 @@ CASES = {
     "multiclass_symmetric_cross_entropy": lambda: multiclass_case(bl.MulticlassSymmetricCrossEntropy()),
     "multiclass_symmetric_cross_entropy(1, 0.5)":
         lambda: multiclass_case(bl.MulticlassSymmetricCrossEntropy(alpha=1.0, beta=0.5)),
+    "gaussian_nll": lambda: distribution_case(bl.GaussianNLL()),
+    "lognormal_nll": lambda: distribution_case(bl.LogNormalNLL(), targets=(1e-3, 0.5, 3.0, 1e3)),
+    "gamma_nll": lambda: distribution_case(bl.GammaNLL(), targets=(1e-3, 0.5, 3.0, 1e3)),
+    "gamma_nll(exact)": lambda: distribution_case(bl.GammaNLL(hessian="exact"), targets=(1e-3, 0.5, 3.0, 1e3)),
+    "multi_quantile": lambda: multi_quantile_case(bl.MultiQuantile()),
+    "multilabel_logistic": lambda: column_targets_case(bl.MultilabelLogistic(), BINARY_ROWS),
+    "multilabel_logistic(pw=3)": lambda: column_targets_case(bl.MultilabelLogistic(pos_weight=3.0), BINARY_ROWS),
+    "multilabel_focal": lambda: column_targets_case(bl.MultilabelFocal(), BINARY_ROWS),
+    "soft_cross_entropy": lambda: column_targets_case(bl.SoftCrossEntropy(), SOFT_ROWS),
 }
 
 
@@ -226,7 +260,8 @@ def measure(case_id):
         rel = np.where(np.abs(exact) >= noise / REL_TOL, err, 0.0)
 
         def where(i):
-            return f"{case_id} {name} at y={y[i]:g}, raw={label[i]}: exact={exact[i]:.6g}, fd={approx[i]:.6g}"
+            return (f"{case_id} {name} at y={np.round(y[i], 6)}, raw={label[i]}: exact={exact[i]:.6g}, "
+                    f"fd={approx[i]:.6g}")
 
         i, k = int(np.argmax(err)), int(np.argmax(rel))
         results[name] = (float(err[i]), where(i), float(rel[k]), where(k))

@@ -28,11 +28,17 @@ LOSSES = [bl.get_loss(name) for name in bl.available_losses()] + [
     bl.MulticlassSquaredHinge(form="weston_watkins"), bl.MulticlassSquaredHinge(class_weight=[1, 3, 0.5]),
 ]
 # the minimiser may be a whole interval (a face of a polytope for the multiclass hinge)
-PIECEWISE_LINEAR = {"absolute_error", "quantile", "mape", "multiclass_hinge"}
+PIECEWISE_LINEAR = {"absolute_error", "quantile", "mape", "multiclass_hinge", "multi_quantile"}
 
 
 def sample(loss, n, rng):
-    """n targets in the loss's domain, with some spread and a few outliers."""
+    """n targets in the loss's domain, with some spread and a few outliers (column targets: 3 columns)."""
+    if loss.name == "soft_cross_entropy":
+        return rng.dirichlet([1.0, 2.0, 3.0], n)
+    if loss.multi_output and loss.target_columns:  # both labels in every column
+        return np.vstack([[0, 0, 0], [1, 1, 1], (rng.random((n - 2, 3)) < [0.3, 0.5, 0.7])]).astype(float)
+    if loss.name in ("lognormal_nll", "gamma_nll"):
+        return rng.lognormal(1.0, 0.7, n)
     if loss.is_multiclass:
         return rng.choice(3, n, p=[0.5, 0.3, 0.2]).astype(float)
     if loss.domain == bl.Logistic.domain:
@@ -47,8 +53,22 @@ def sample(loss, n, rng):
     return np.where(np.abs(y) < 0.1, 0.5, y) if loss.name == "mape" else y
 
 
+def outputs(loss):
+    """The number of raw scores per row of the losses here: None for one."""
+    if loss.is_multiclass or (loss.multi_output and loss.target_columns):
+        return 3
+    return loss.n_outputs() if loss.multi_output else None
+
+
+def scores(loss, n, rng):
+    """Random raw scores shaped for ``loss``: (n,) or (n, k)."""
+    k = outputs(loss)
+    return rng.normal(size=(n, k) if k else n)
+
+
 def mean_loss(loss, y, w, raw):
-    rows = np.broadcast_to(raw, (y.size, 3)) if loss.is_multiclass else np.full(y.size, raw)
+    k = outputs(loss)
+    rows = np.broadcast_to(raw, (y.shape[0], k)) if k else np.full(y.size, raw)
     if loss.round_statistic:  # GHM: the weights' density is part of the loss
         return LossMetric(loss).evaluate(y, rows, w)
     return float(np.average(loss.loss(y, rows), weights=w))
@@ -60,7 +80,14 @@ def test_init_score_is_the_minimiser(loss):
     rng = np.random.default_rng(7)
     y, w = sample(loss, 80, rng), rng.uniform(0.1, 3.0, 80)
     ours = loss.init_score(y, w)
-    if loss.is_multiclass:  # minimise over raw[:2] with raw[2] pinned at 0, then centre
+    if loss.multi_output:  # minimise over all k scores from the start's neighbourhood
+        tight = {"xatol": 1e-10, "fatol": 1e-15, "maxiter": 20000}
+        res = optimize.minimize(lambda v: mean_loss(loss, y, w, v), ours + 0.3, method="Nelder-Mead", options=tight)
+        theirs = res.x - (res.x.mean() if loss.link.name == "softmax" else 0.0)  # softmax: centred, as ours
+        assert ours.shape == (outputs(loss),)
+        if loss.name not in PIECEWISE_LINEAR:
+            np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    elif loss.is_multiclass:  # minimise over raw[:2] with raw[2] pinned at 0, then centre
         tight = {"xatol": 1e-10, "fatol": 1e-15, "maxiter": 5000}
         res = optimize.minimize(lambda v: mean_loss(loss, y, w, np.append(v, 0.0)), np.zeros(2),
                                 method="Nelder-Mead", options=tight)
@@ -85,25 +112,25 @@ def test_init_score_is_the_minimiser(loss):
 def test_weights_act_like_repeated_rows(loss):
     rng = np.random.default_rng(3)
     y = sample(loss, 25, rng)
-    w = np.ones(y.size)
+    w = np.ones(y.shape[0])
     w[[2, 5]] = 2.0
     repeated = np.concatenate([y, y[[2, 5]]])
     kw = {"n_classes": 3} if loss.is_multiclass else {}
     init = loss.init_score(y, w, **kw)
     np.testing.assert_allclose(init, loss.init_score(repeated, **kw), rtol=1e-7, atol=1e-7)
     np.testing.assert_allclose(loss.init_score(y, 3.5 * w, **kw), init, rtol=1e-7, atol=1e-7)
-    np.testing.assert_allclose(loss.init_score(y, np.ones(y.size), **kw), loss.init_score(y, **kw))
+    np.testing.assert_allclose(loss.init_score(y, np.ones(y.shape[0]), **kw), loss.init_score(y, **kw))
 
 
 @pytest.mark.parametrize("loss", LOSSES, ids=repr)
 def test_grad_hess_multiplies_by_weights(loss):
     rng = np.random.default_rng(5)
     y = sample(loss, 30, rng)
-    raw = rng.normal(size=(30, 3) if loss.is_multiclass else 30)
+    raw = scores(loss, 30, rng)
     w = rng.uniform(0, 4, 30)
     g, h = loss.frozen_at(y, raw, w).grad_hess(y, raw)  # GHM: the density of the weighted rows
     gw, hw = loss.grad_hess(y, raw, sample_weight=w)
-    wcol = w[:, None] if loss.is_multiclass else w
+    wcol = w[:, None] if raw.ndim == 2 else w
     np.testing.assert_allclose(gw, g * wcol, rtol=1e-15)
     np.testing.assert_allclose(hw, h * wcol, rtol=1e-15)
 
@@ -273,7 +300,7 @@ def test_parameters_equality_repr_pickle_clone(loss):
     assert eval(repr(loss), {**vars(bl), "np": np}) == loss  # repr is readable Python
     rng = np.random.default_rng(1)
     y = sample(loss, 10, rng)
-    raw = rng.normal(size=(10, 3) if loss.is_multiclass else 10)
+    raw = scores(loss, 10, rng)
     np.testing.assert_array_equal(copy.loss(y, raw), loss.loss(y, raw))
 
 
@@ -515,7 +542,7 @@ def test_log_loss_matches_sklearn():
 def test_loss_metric_sums(loss):
     rng = np.random.default_rng(2)
     y, w = sample(loss, 20, rng), rng.uniform(0.5, 2, 20)
-    raw = rng.normal(size=(20, 3) if loss.is_multiclass else 20)
+    raw = scores(loss, 20, rng)
     if loss.round_statistic:  # GHM: the weights' density is a statistic of the whole set, (value, 1)
         frozen = loss.frozen_at(y, raw, w)
         assert LossMetric(loss).sums(y, raw, w) == (pytest.approx(np.dot(w, frozen.loss(y, raw)) / w.sum()), 1.0)

@@ -42,8 +42,31 @@ def positive_hessian(loss) -> bool:
     return getattr(loss, "hessian", "exact") not in ("exact", "active") or loss.name in CONVEX
 
 
+def outputs(loss):
+    """Raw scores per row: None for one, 3 for the multiclass and column-target configurations."""
+    if loss.is_multiclass or (loss.multi_output and loss.target_columns):
+        return 3
+    return loss.n_outputs() if loss.multi_output else None
+
+
+def draw_targets(draw, loss, width, n):
+    """n targets for ``loss``: a list, or for column targets an (n, 3) array (soft labels: rows of
+    probabilities summing to 1)."""
+    k = outputs(loss)
+    if loss.multi_output and loss.target_columns:
+        cells = st.floats(0, 1, width=width) if loss.name == "soft_cross_entropy" else st.sampled_from([0.0, 1.0])
+        y = np.array(draw(st.lists(cells, min_size=n * k, max_size=n * k)), dtype=np.float64).reshape(n, k)
+        if loss.name == "soft_cross_entropy":
+            y[y.sum(axis=1) == 0, 0] = 1.0
+            y /= y.sum(axis=1, keepdims=True)
+        return y
+    return draw(st.lists(targets(loss, width, k), min_size=n, max_size=n))
+
+
 def targets(loss, width, k):
     f = dict(width=width, allow_nan=False)
+    if loss.name in ("lognormal_nll", "gamma_nll"):
+        return st.floats(1e-300 if width == 64 else 0.0, 1e6, exclude_min=width == 32, **f)
     if loss.is_multiclass:
         return st.integers(0, k - 1).map(float)
     if isinstance(loss.link, LogitLink):
@@ -63,9 +86,9 @@ def targets(loss, width, k):
 @st.composite
 def inputs(draw, loss, width):
     n = draw(st.integers(1, 12))
-    k = 3 if loss.is_multiclass else None  # the multiclass configurations have 3 classes
+    k = outputs(loss)
     dtype = np.float32 if width == 32 else np.float64
-    y = np.array(draw(st.lists(targets(loss, width, k), min_size=n, max_size=n)), dtype=dtype)
+    y = np.array(draw_targets(draw, loss, width, n), dtype=dtype)
     bound = F32_MAX if width == 32 else 1e100
     elements = st.floats(-bound, bound, width=width, allow_nan=False, allow_infinity=False)
     # mix in moderate values so rows with |raw| <= 30 (where positivity is checked) are common
@@ -84,7 +107,7 @@ def test_finite_and_policy_hessian_sign(loss, width):
         values = loss.loss(y, raw)
         grad, hess = loss.exact_grad_hess(y, raw)
         pgrad, phess = loss.grad_hess(y, raw)
-        assert values.shape == (y.size,) and grad.shape == hess.shape == phess.shape == raw.shape
+        assert values.shape == (y.shape[0],) and grad.shape == hess.shape == phess.shape == raw.shape
         for name, a in [("loss", values), ("grad", grad), ("hess", hess), ("policy hess", phess)]:
             assert np.isfinite(a).all(), f"{name} not finite: {a}"
         np.testing.assert_array_equal(pgrad, grad)
@@ -197,9 +220,9 @@ def booster_rounds(draw, loss):
     """What a booster hands an objective: float32 margins (the whole float32 range for identity
     links, +-1e4 otherwise), zero, tiny and large weights (at least one row weighted >= 1e-3)."""
     n = draw(st.integers(1, 12))
-    k = 3 if loss.is_multiclass else None
-    y = np.array(draw(st.lists(targets(loss, 64, k), min_size=n, max_size=n)))
-    bound = F32_MAX if isinstance(loss.link, IdentityLink) and not loss.is_multiclass else 1e4
+    k = outputs(loss)
+    y = np.array(draw_targets(draw, loss, 64, n))
+    bound = F32_MAX if isinstance(loss.link, IdentityLink) or loss.name in ("gaussian_nll", "multi_quantile") else 1e4
     elements = st.floats(-bound, bound, width=32, allow_nan=False, allow_infinity=False) | st.floats(-30, 30, width=32)
     raw = draw(hnp.arrays(np.float32, (n, k) if k else n, elements=elements))
     w = np.array(draw(st.lists(WEIGHTS, min_size=n, max_size=n)))

@@ -22,6 +22,16 @@ from .multiclass import (
     SoftmaxCrossEntropy,
     class_balanced_weights,
 )
+from .multioutput import (
+    GammaNLL,
+    GaussianNLL,
+    LogNormalNLL,
+    MultilabelFocal,
+    MultilabelLogistic,
+    MultiQuantile,
+    Predictive,
+    SoftCrossEntropy,
+)
 from .regression import (
     MAPE,
     AbsoluteError,
@@ -46,4 +56,6 @@ __all__ = [
     "ModifiedHuber", "Perceptron",
     "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "MulticlassHinge",
     "MulticlassSquaredHinge", "class_balanced_weights",
+    "GaussianNLL", "LogNormalNLL", "GammaNLL", "MultiQuantile", "MultilabelLogistic", "MultilabelFocal",
+    "SoftCrossEntropy", "Predictive",
 ]

@@ -358,6 +358,15 @@ def secant_floor(y, raw, residual_scale=None) -> float:
     return max(SECANT_FLOOR * residual_scale, 1e-12)
 
 
+def write_pair(out, grad, hess):
+    """Copy a gradient and Hessian into the ``out`` pair, saturating at the largest finite value of
+    its dtype (float32 buffers: as the kernels do, a value beyond float32's range is not inf)."""
+    for target, values in zip(out, (grad, hess), strict=True):
+        top = np.finfo(target.dtype).max
+        np.clip(values, -top, top, out=target, casting="unsafe")
+    return out
+
+
 # --------------------------------------------------------------------------- the Loss
 @dataclass(frozen=True)
 class BoostingScale:
@@ -383,6 +392,7 @@ class Loss(Parametrized):
     domain: Interval = REAL
     hessian_policies: tuple[str, ...] = ("exact",)
     is_multiclass = False
+    multi_output = False  # True for losses of several raw scores per row other than the classes' (multioutput.py)
     gradient_can_vanish = False  # True when g is exactly 0 on rows past a margin (the margin losses)
     round_statistic = False  # True when the gradients depend on a statistic of the whole round (GHM)
     __array_ufunc__ = None  # so that ``np.float64(0.7) * loss`` is ``Loss.__rmul__``, not an object array
@@ -605,7 +615,7 @@ class Loss(Parametrized):
         and the fingerprint of ``y`` and ``w`` (``kernels.fingerprint``: a kernel returns it; for
         NumPy formulas it is a pass of its own, taken only when ``fingerprint`` asks for it)."""
         if self.kernel is None:
-            seen = kernels.fingerprint(y, _NO_WEIGHTS if w is None else w) if fingerprint else None
+            seen = kernels.fingerprint(y.reshape(-1), _NO_WEIGHTS if w is None else w) if fingerprint else None
             y = _widened(y)
             if exact:
                 grad, hess = self._derivatives(y, raw)
@@ -615,9 +625,7 @@ class Loss(Parametrized):
                 wb = w[:, None] if grad.ndim == 2 else w
                 grad, hess = grad * wb, hess * wb
             if out is not None:
-                np.copyto(out[0], grad)
-                np.copyto(out[1], hess)
-                grad, hess = out
+                grad, hess = write_pair(out, grad, hess)
             return grad, hess, None if seen is None else (int(seen[0]), int(seen[1]))
         grad, hess = out if out is not None else (np.empty_like(raw, np.float64), np.empty_like(raw, np.float64))
         if grad.shape != raw.shape or hess.shape != raw.shape:
