@@ -41,10 +41,12 @@ def resolve_metric(metric_or_loss, loss=None) -> tuple[Metric, Link | None]:
 
 
 def start_scores(loss: Loss, labels, weights, n_classes=None) -> np.ndarray:
-    """``loss.init_score`` as a float array: shape (1,) for one output, (k,) for multiclass."""
+    """``loss.init_score`` as a float array: shape (1,) for one output, (k,) for several."""
     weights = None if weights is None or np.size(weights) == 0 else weights
     if loss.is_multiclass:
         return np.asarray(loss.init_score(labels, weights, n_classes=n_classes), dtype=np.float64)
+    if loss.multi_output:
+        return np.asarray(loss.init_score(labels, weights), dtype=np.float64)
     return np.atleast_1d(np.float64(loss.init_score(labels, weights)))
 
 
@@ -54,7 +56,7 @@ def boosting_scale(loss: Loss, labels, weights, init: np.ndarray, per_round: boo
     if loss.is_multiclass or not loss._rescales_hessian():
         return None
     labels = np.asarray(labels, dtype=np.float64)
-    return loss.boosting_scale(labels, per_row(init, labels.size), nonempty(weights), with_factor=not per_round)
+    return loss.boosting_scale(labels, per_row(init, labels.shape[0]), nonempty(weights), with_factor=not per_round)
 
 
 def categorical_columns(X) -> list:

@@ -178,6 +178,85 @@ class _MulticlassRow:
         return self.grad[0].tolist(), rows
 
 
+class _MultiOutputRow:
+    """One row of a multi-output loss (``Loss.multi_output``) for ``calc_ders_multi``: the target row
+    (its first entry for targets shared by the outputs, which CatBoost is handed as k equal
+    columns), the raw scores plus the start (``offset``: CatBoost refuses multi-dimensional
+    baselines, so the start is added here and stored as the model's bias afterwards), the
+    policy's pair at the run's fixed scale, weighted and negated."""
+
+    def __init__(self, loss, k, scale, offset):
+        self.loss, self.k = loss, k
+        self.residual = None if scale is None else scale.residual
+        self.factor = 1.0 if scale is None or scale.factor is None else np.asarray(scale.factor)
+        self.offset = 0.0 if offset is None else np.asarray(offset, dtype=np.float64)
+        self.hess_rows = [[0.0] * k for _ in range(k)]
+
+    def __call__(self, approx, target, weight):
+        raw = (np.asarray(approx, dtype=np.float64) + self.offset).reshape(1, self.k)
+        y = np.asarray(target, dtype=np.float64).reshape(1, -1)
+        y = y if self.loss.target_columns else y[:, 0]
+        grad, hess = self.loss._grad_policy_hessian(y, raw, self.residual)
+        scale = -(1.0 if weight is None else weight) * self.factor  # CatBoost's convention: negated
+        rows = self.hess_rows
+        for j, value in enumerate((hess[0] * scale).tolist()):
+            rows[j][j] = value
+        return (grad[0] * scale).tolist(), rows
+
+
+def _multi_output_classes():
+    """``CatBoostMultiOutputObjective`` and ``CatBoostMultiOutputMetric``: the objective and metric
+    of multi-output losses, which CatBoost recognises as multi-target by their base classes
+    (``catboost.MultiTargetCustomObjective``, ``MultiTargetCustomMetric``), made on first use so
+    that importing this module does not import CatBoost (module ``__getattr__``: they pickle)."""
+    if not _MULTI:
+        catboost = _catboost()
+
+        class CatBoostMultiOutputObjective(CatBoostObjective, catboost.MultiTargetCustomObjective):
+            """``calc_ders_multi`` of a multi-output loss, one row per call (``_MultiOutputRow``);
+            ``offset``: the start, which ``train`` sets (added to CatBoost's scores)."""
+
+            offset = None
+
+            def calc_ders_multi(self, approx, target, weight):
+                row = self.__dict__.get("_row")
+                if row is None or row.k != len(approx):
+                    row = self.__dict__["_row"] = _MultiOutputRow(self.loss, len(approx), self.scale, self.offset)
+                return row(approx, target, weight)
+
+            def __getstate__(self):
+                state = super().__getstate__()
+                state.pop("_row", None)
+                return state
+
+        class CatBoostMultiOutputMetric(CatBoostMetric, catboost.MultiTargetCustomMetric):
+            """``CatBoostMetric`` for multi-output models: approxes and targets come as lists of
+            columns; ``offset`` as for the objective."""
+
+            offset = None
+            columns = False  # whether the model's targets are (n, k) (else k copies of one column)
+
+            def evaluate(self, approxes, target, weight):
+                raw = np.column_stack(approxes) + (0.0 if self.offset is None else np.asarray(self.offset))
+                y = np.column_stack(target) if self.columns else np.asarray(target[0])
+                return self.metric.sums(y, raw, nonempty(weight), self.link)
+
+        for made in (CatBoostMultiOutputObjective, CatBoostMultiOutputMetric):
+            made.__module__, made.__qualname__ = __name__, made.__name__
+            _MULTI[made.__name__] = made
+    return _MULTI["CatBoostMultiOutputObjective"], _MULTI["CatBoostMultiOutputMetric"]
+
+
+_MULTI: dict = {}
+
+
+def __getattr__(name):
+    if name in ("CatBoostMultiOutputObjective", "CatBoostMultiOutputMetric"):
+        return dict(zip(("CatBoostMultiOutputObjective", "CatBoostMultiOutputMetric"), _multi_output_classes(),
+                        strict=True))[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _NO_WEIGHTS = np.empty(0)
 
 
@@ -235,6 +314,10 @@ _NATIVE = {
                         if float(p["gamma"]) > 0.0 else None),
     L.SoftmaxCrossEntropy: lambda p: (
         "MultiClass" if _all_ones(p["class_weight"]) and float(p["label_smoothing"]) == 0.0 else None),
+    # started from CatBoost's own quantiles (boost_from_average: it refuses multi-dimensional
+    # baselines). Not RMSEWithUncertainty (the same (mean, log sigma) likelihood) nor MultiLogloss
+    # (multilabel_logistic): CatBoost starts both at 0, refusing boost_from_average and baselines
+    L.MultiQuantile: lambda p: "MultiQuantile:alpha=" + ",".join(_number(a) for a in p["alphas"]),
 }
 
 
@@ -248,8 +331,9 @@ def native_loss(loss) -> str | None:
     ``LogCosh(scale=1)`` -> ``"LogCosh"``, ``Poisson`` -> ``"Poisson"``, ``Tweedie(power)`` ->
     ``"Tweedie:variance_power=..."``, ``Logistic()`` -> ``"Logloss"`` (only without
     ``pos_weight``, label smoothing and soft labels), ``Focal(alpha, gamma > 0)`` ->
-    ``"Focal:focal_alpha=...;focal_gamma=..."`` and ``SoftmaxCrossEntropy()`` -> ``"MultiClass"``
-    (only without class weights and label smoothing; ``train`` passes ``classes_count``).
+    ``"Focal:focal_alpha=...;focal_gamma=..."``, ``SoftmaxCrossEntropy()`` -> ``"MultiClass"``
+    (only without class weights and label smoothing; ``train`` passes ``classes_count``) and
+    ``MultiQuantile(alphas)`` -> ``"MultiQuantile:alpha=..."`` (started from CatBoost's own quantiles).
     Everything else is None: e.g. ``MAPE`` (CatBoost divides by ``max(1, |y|)``), ``Gamma``,
     ``Fair``, ``PseudoHuber``, subclasses and sums of losses.
 
@@ -298,13 +382,24 @@ def objective(loss, scale=None, prefer_native=False) -> CatBoostObjective | str:
         native = native_loss(loss)
         if native is not None:
             return native
+    if get_loss(loss).multi_output:
+        return _multi_output_classes()[0](loss, scale)
     return CatBoostObjective(loss, scale)
 
 
-def metric(metric_or_loss, loss=None) -> CatBoostMetric:
+def metric(metric_or_loss, loss=None, native=False) -> CatBoostMetric:
     """The CatBoost custom metric for a Metric, a Loss or a name; ``loss`` supplies the link
-    for a plain metric (see ``boostloss.xgboost.metric``)."""
-    return CatBoostMetric(metric_or_loss, loss)
+    for a plain metric (see ``boostloss.xgboost.metric``). For a model of a multi-output loss
+    (``loss``, or the loss given as the metric) trained with the Python objective a
+    ``CatBoostMultiOutputMetric``, which CatBoost requires of multi-target models; ``native``: for
+    a model of CatBoost's own ``MultiQuantile``, which CatBoost counts as one target."""
+    made = CatBoostMetric(metric_or_loss, loss)
+    model = get_loss(loss) if loss is not None else getattr(made.metric, "loss", None)
+    if model is None or not model.multi_output or (native and not model.target_columns):
+        return made
+    made = _multi_output_classes()[1](metric_or_loss, loss)
+    made.columns = model.target_columns
+    return made
 
 
 def _pools(eval_set):
@@ -333,26 +428,28 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     catboost = _catboost()
     loss = get_loss(loss)
     params = dict(params)
-    params.setdefault("eval_metric", native_metric(loss) or metric(loss))
-    labels = pool.get_label()
+    native = native_loss(loss) if prefer_native else None
+    params.setdefault("eval_metric", native_metric(loss) or metric(loss, native=native is not None))
+    labels = _targets(loss, pool.get_label(), native)
     init = start_scores(loss, labels, _pool_weight(pool), params.get("classes_count"))
     # CatBoost keeps baselines in float32: start from exactly the value the bias will hold
     init = init.astype(np.float32).astype(np.float64)
-    native = native_loss(loss) if prefer_native else None
     if native is None:
         # CatBoost evaluates the objective in blocks of rows: the scale is fixed here, on all rows
         params["loss_function"] = objective(loss, boosting_scale(loss, labels, _pool_weight(pool), init))
         params.update(_objective_defaults(loss, params))
     else:
         params["loss_function"] = native
-        # the baselines below carry the start (CatBoost refuses boost_from_average with them)
-        params.setdefault("boost_from_average", False)
+        # the baselines below carry the start (CatBoost refuses boost_from_average with them);
+        # multi-output: CatBoost's own start (it refuses multi-dimensional baselines)
+        params.setdefault("boost_from_average", loss.multi_output)
     if loss.is_multiclass:
         params.setdefault("classes_count", init.size)
         params.setdefault("class_names", list(range(init.size)))  # ONNX export needs them
     pools = [pool, *_pools(eval_set)]
     for data in pools:
-        loss.validate(data.get_label(), _pool_weight(data))
+        loss.validate(_targets(loss, data.get_label(), native), _pool_weight(data))
+    _start_in_scores(params, init if loss.multi_output else None)
     # the start goes into the pools' baselines for the fit only: left there, CatBoost would add
     # it again (on top of the bias) when predicting on or evaluating these pools later
     saved = [data.get_baseline() for data in pools]
@@ -360,7 +457,7 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     checked = params["loss_function"].checked_targets() if native is None else nullcontext()
     rounds = params["loss_function"].rounds(fit_kwargs) if native is None else nullcontext(fit_kwargs)
     try:
-        for data in pools:
+        for data in pools if not loss.multi_output else ():
             _set_rows(data, [tuple(init.tolist())] * data.num_row())  # the start, on every row
         with checked, rounds as fit_kwargs:
             model.fit(pool, eval_set=eval_set, **fit_kwargs)
@@ -373,8 +470,62 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     finally:
         for data, baseline in zip(pools, saved, strict=True):
             _restore_baseline(data, baseline)
-    model.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
+    _store_start(model, loss, init, native)
     return model
+
+
+def pool(data, label, loss, prefer_native=False, **kwargs):
+    """A ``catboost.Pool`` holding ``label`` as ``train`` needs it for ``loss``: a multi-output loss of
+    one target per row (distributions, multi-quantile) takes it as k equal columns for its Python
+    objective (CatBoost's multi-target models fit one output per label column), which ``train``
+    reads back as one; as it is for CatBoost's own loss (``prefer_native``: ``MultiQuantile``) and
+    every other loss. Other arguments go to ``catboost.Pool``."""
+    loss = get_loss(loss)
+    return _catboost().Pool(data, _labels_for(loss, label, native_loss(loss) if prefer_native else None), **kwargs)
+
+
+def _labels_for(loss, label, native):
+    """``label`` as CatBoost takes it for ``loss`` and its ``native_loss`` (or None) (see ``pool``)."""
+    label = np.asarray(label)
+    if _tiled(loss, native) and label.ndim == 1:
+        return np.repeat(label.astype(np.float64)[:, None], loss.n_outputs(), axis=1)
+    return label
+
+
+def _tiled(loss, native) -> bool:
+    """Whether CatBoost is handed k copies of each target (a multi-output loss of one target per row,
+    trained with the Python objective)."""
+    return loss.multi_output and not loss.target_columns and not native
+
+
+def _targets(loss, labels, native):
+    """The targets of a pool's labels: the first of the k copies ``pool`` made; ValueError for one
+    column where the Python objective needs k (CatBoost would fit one output)."""
+    labels = np.asarray(labels)
+    if not _tiled(loss, native):
+        return labels
+    if labels.ndim != 2 or labels.shape[1] != loss.n_outputs():
+        raise ValueError(f"{loss}: CatBoost fits as many outputs as the label has columns; give the "
+                         f"{loss.n_outputs()} outputs k copies of the target: bl.catboost.pool(X, y, loss)")
+    return labels[:, 0].astype(np.float64)
+
+
+def _start_in_scores(params, init) -> None:
+    """For a multi-output loss (``init`` not None), whose start CatBoost refuses as a multi-dimensional
+    baseline: the start added to the scores by boostloss's objective and metric during the fit
+    (their ``offset``), and stored as the model's bias afterwards (``_store_start``)."""
+    if init is None:
+        return
+    for part in (params.get("loss_function"), params.get("eval_metric")):
+        if hasattr(type(part), "offset"):
+            part.offset = init.tolist()
+
+
+def _store_start(model, loss, init, native) -> None:
+    """The start as the model's bias (CatBoost saves it); a native multi-output loss keeps the start
+    CatBoost found itself (``boost_from_average``), which its trees were grown from."""
+    if not (loss.multi_output and native is not None):
+        model.set_scale_and_bias(1.0, init.tolist() if init.size > 1 else float(init[0]))
 
 
 LEAF_STEPS = 5
@@ -484,35 +635,41 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("classes_count"))
     init = init.astype(np.float32).astype(np.float64)
     native = native_loss(loss) if prefer_native else None
+    watched = native_metric(loss) if eval_metric is None else None
+    chosen = {"eval_metric": watched or metric(eval_metric or loss, loss, native=native is not None)}
     if native is None:
-        estimator.set_params(loss_function=objective(loss, boosting_scale(loss, y, sample_weight, init)),
-                             **_objective_defaults(loss, estimator.get_params()))
-    else:  # the baselines below carry the start (CatBoost refuses boost_from_average with them)
-        estimator.set_params(loss_function=native, boost_from_average=False)
+        chosen.update(loss_function=objective(loss, boosting_scale(loss, y, sample_weight, init)),
+                      **_objective_defaults(loss, estimator.get_params()))
+    else:  # the baselines below carry the start (CatBoost refuses boost_from_average with them;
+        # multi-output: CatBoost's own start, as it refuses multi-dimensional baselines)
+        chosen.update(loss_function=native, boost_from_average=loss.multi_output)
         if loss.link.name in ("logit", "softmax"):  # its own classification losses keep the labels,
             y = np.asarray(y).astype(np.int64)     # which its ONNX export wants as integers
             eval_set = [(xe, np.asarray(ye).astype(np.int64)) for xe, ye in eval_set or []]
-    watched = native_metric(loss) if eval_metric is None else None
-    estimator.set_params(eval_metric=watched or metric(eval_metric or loss, loss))
+    _start_in_scores(chosen, init if loss.multi_output else None)  # before the estimator copies them
+    estimator.set_params(**chosen)
     if loss.is_multiclass:
         estimator.set_params(classes_count=init.size)
         if estimator.get_params().get("class_names") is None:  # ONNX export needs them
             estimator.set_params(class_names=list(range(init.size)))
-    cat_features = estimator.get_params().get("cat_features")
-    pools = [catboost.Pool(xe, ye, weight=None if eval_sample_weight is None else eval_sample_weight[i],
-                           baseline=per_row(init, len(ye)), cat_features=cat_features)
+    params = estimator.get_params()
+    y = _labels_for(loss, y, native)
+    cat_features = params.get("cat_features")
+    baseline = (lambda n: None) if loss.multi_output else (lambda n: per_row(init, n))
+    pools = [catboost.Pool(xe, _labels_for(loss, ye, native), baseline=baseline(len(ye)), cat_features=cat_features,
+                           weight=None if eval_sample_weight is None else eval_sample_weight[i])
              for i, (xe, ye) in enumerate(eval_set or [])]
-    rounds = estimator.get_params()["loss_function"].rounds(fit_params) if native is None else nullcontext(fit_params)
+    rounds = params["loss_function"].rounds(fit_params) if native is None else nullcontext(fit_params)
     try:
         with rounds as fit_params:
-            estimator.fit(X, y, sample_weight=sample_weight, baseline=per_row(init, len(y)), eval_set=pools or None,
+            estimator.fit(X, y, sample_weight=sample_weight, baseline=baseline(len(y)), eval_set=pools or None,
                           early_stopping_rounds=early_stopping_rounds, **fit_params)
     except catboost.CatBoostError as err:
         if _NO_FEATURE not in str(err):
             raise
         estimator.set_params(iterations=1)  # as LightGBM's constant model: what trained, one tree
-        _fit_constant(estimator, X, y, sample_weight, per_row(init, len(y)), cat_features=cat_features)
-    estimator.set_scale_and_bias(1.0, init.tolist() if loss.is_multiclass else float(init[0]))
+        _fit_constant(estimator, X, y, sample_weight, baseline(len(y)), cat_features=cat_features)
+    _store_start(estimator, loss, init, native)
     return init
 
 

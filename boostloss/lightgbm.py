@@ -48,17 +48,18 @@ class LightGBMObjective:
     ``(grad, hess)`` shaped like ``preds``, in buffers that the next call overwrites (LightGBM
     copies them first)."""
 
-    def __init__(self, loss, scale=None):
+    def __init__(self, loss, scale=None, rows=None):
         self.loss = get_loss(loss)
         self.scale = scale  # a BoostingScale fixed for the training run; None: the first round's
+        self.rows = rows  # see targets_of
         self.inputs = RoundInputs(self.loss)
         self.refit = None  # a LeafRefit while train() or fit_estimator() runs
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
-            raw, labels, weights = first, second.get_label(), second.get_weight()  # the Dataset's own arrays
+            raw, labels, weights = first, targets_of(second), second.get_weight()  # the Dataset's own arrays
         else:
-            raw, labels, weights = second, first, sample_weight
+            raw, labels, weights = second, targets_of(first, self.rows), sample_weight
         if self.refit is not None:
             raw = self.refit.train_scores(raw)
         return self.inputs.grad_hess(labels, weights, raw, self.scale)
@@ -69,18 +70,43 @@ class LightGBMObjective:
 
 class LightGBMMetric:
     """``feval(preds, eval_data)`` and ``eval_metric(y_true, y_pred, weight)``, both returning
-    ``(name, value, is_higher_better)``."""
+    ``(name, value, is_higher_better)``. ``rows``: see ``targets_of``."""
 
-    def __init__(self, metric, loss=None):
+    def __init__(self, metric, loss=None, rows=None):
         self.metric, self.link = resolve_metric(metric, loss)
+        self.rows = rows
 
     def __call__(self, first, second, sample_weight=None):
         if isinstance(second, _lgb().Dataset):
-            raw, y, w = first, second.get_label(), nonempty(second.get_weight())
+            raw, y, w = first, targets_of(second), nonempty(second.get_weight())
         else:
-            y, raw, w = first, second, nonempty(sample_weight)
+            y, raw, w = targets_of(first, self.rows), second, nonempty(sample_weight)
         value = self.metric.evaluate(y, raw, w, self.link)
         return self.metric.name, value, self.metric.higher_is_better
+
+
+def dataset(data, label=None, *, weight=None, **kwargs):
+    """An ``lgb.Dataset`` for targets of any shape. LightGBM's labels are one column; for (n, k)
+    targets (``multilabel_*``, ``soft_cross_entropy``) the Dataset's label is their first column
+    and the matrix is kept on the Dataset, where boostloss's objective and metric read it
+    (``targets_of``). Other arguments go to ``lgb.Dataset``."""
+    target = None if label is None else np.asarray(label, dtype=np.float64)
+    if target is None or target.ndim == 1 or (target.ndim == 2 and target.shape[1] == 1):
+        return _lgb().Dataset(data, label if target is None else target.reshape(-1), weight=weight, **kwargs)
+    made = _lgb().Dataset(data, target[:, 0], weight=weight, **kwargs)
+    made.boostloss_targets = target
+    return made
+
+
+def targets_of(labels, rows=None):
+    """The targets a LightGBM label column stands for: a Dataset's own labels, or the (n, k) matrix
+    ``dataset`` kept on it; in the scikit-learn API, which hands the labels themselves, with
+    ``rows`` (the (n, k) targets of the training and evaluation sets, stacked) the labels are row
+    numbers into ``rows`` (as ``fit_estimator`` passes them for (n, k) targets)."""
+    if isinstance(labels, _lgb().Dataset):
+        kept = getattr(labels, "boostloss_targets", None)
+        return labels.get_label() if kept is None else kept
+    return labels if rows is None else rows[np.asarray(labels).astype(np.intp)]
 
 
 _THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")  # LightGBM's aliases
@@ -219,10 +245,11 @@ def _feature_count(dataset):
 
 
 def _labels(dataset):
-    """Labels and weights of a Dataset, constructed or not (a file-backed one is constructed)."""
+    """Targets (``targets_of``) and weights of a Dataset, constructed or not (a file-backed one is
+    constructed)."""
     if dataset.label is None:
         dataset.construct()
-    return dataset.get_label(), nonempty(dataset.weight)
+    return targets_of(dataset), nonempty(dataset.weight)
 
 
 def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feval=None,
@@ -246,7 +273,7 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     init = start_scores(loss, labels, weights, params.get("num_class"))
     obj = objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))
     params = {**params, "objective": obj}
-    if loss.is_multiclass:
+    if init.size > 1:
         params.setdefault("num_class", init.size)
     check_feature_counts(loss, _feature_count(train_set), [_feature_count(d) for d in valid_sets])
     for dataset in [train_set, *valid_sets]:
@@ -275,12 +302,16 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
     return declare_objective(booster, loss)
 
 
-def _objective_line(loss, n_classes: int) -> str:
+def _objective_line(loss, n_classes: int) -> str | None:
     """The model file's ``objective=`` line of the built-in objective whose prediction transform
-    is the loss's inverse link (LightGBM writes ``none`` for a custom objective; the multiclass
-    hinge too declares ``multiclass``, which converters read: softmax(F), whose argmax is the class)."""
-    if loss.is_multiclass:
+    is the loss's inverse link (LightGBM writes none for a custom objective; the multiclass
+    hinge too declares ``multiclass``, which converters read: softmax(F), whose argmax is the class;
+    soft labels too; the multi-label losses ``multiclassova``, a sigmoid per output). None for the
+    other multi-output losses, which have no built-in twin: the file predicts their raw scores."""
+    if loss.is_multiclass or loss.link.name == "softmax":
         return f"objective=multiclass num_class:{n_classes}"
+    if loss.multi_output:
+        return f"objective=multiclassova num_class:{n_classes} sigmoid:1" if loss.link.name == "logit" else None
     log_link = loss.name if loss.name in ("gamma", "tweedie") else "poisson"  # all three: exp
     return {"logit": "objective=binary sigmoid:1", "log": f"objective={log_link}"}.get(loss.link.name,
                                                                                        "objective=regression")
@@ -294,6 +325,8 @@ def declare_objective(booster, loss):
     read the objective (onnxmltools, treelite, lleaves) convert it. Called at the end of ``train``
     and ``fit_estimator``. Returns ``booster``."""
     line = _objective_line(get_loss(loss), booster.num_model_per_iteration())
+    if line is None:
+        return booster
     booster.params["objective"] = line.split("=")[1].split()[0]  # what onnxmltools reads of a live Booster
     head, sep, rest = booster.model_to_string().partition("\nfeature_names=")
     if not sep or f"\n{line}\n" in f"{head}\n":
@@ -322,10 +355,11 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     loss = get_loss(loss)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
     scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
-    obj = objective(loss, scale)
+    y, eval_set, rows = _as_row_numbers(loss, y, eval_set)
+    obj = LightGBMObjective(loss, scale, rows)
     n_estimators = estimator.get_params()["n_estimators"]
     estimator.set_params(objective=obj, metric="None")
-    if loss.is_multiclass:
+    if init.size > 1:
         estimator.set_params(num_class=init.size)  # LGBMClassifier sets it only beyond two classes
     obj.refit, extra = _leaf_refit(loss, estimator.get_params(), y, sample_weight, (X, None, None),
                                    [(xe, None, ye) for xe, ye in eval_set or []])
@@ -333,7 +367,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     if early_stopping_rounds:
         callbacks.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
     if eval_set:
-        watched = metric(eval_metric or loss, loss)
+        watched = LightGBMMetric(eval_metric or loss, loss, rows)
         fit_params.update(eval_sample_weight=eval_sample_weight,
                           eval_metric=watched if obj.refit is None else Refitted(watched, obj.refit, lgb.Dataset),
                           eval_init_score=[per_row(init, len(ye)) for _, ye in eval_set])
@@ -348,13 +382,27 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         if not _no_usable_feature(err):
             raise
         estimator.set_params(**_constant_objective(init.size), n_estimators=1)
-        estimator.fit(X, y, sample_weight=sample_weight, init_score=per_row(init, len(y)))
+        labels = y if rows is None else np.zeros(len(y))  # row numbers are no classes of its multiclass
+        estimator.fit(X, labels, sample_weight=sample_weight, init_score=per_row(init, len(y)))
         _set_constant(estimator.booster_, init)
         estimator.set_params(objective=obj, n_estimators=n_estimators)
     finally:
         end_refit(obj)
     declare_objective(estimator.booster_, loss)
     return init
+
+
+def _as_row_numbers(loss, y, eval_set):
+    """For (n, k) targets, which LightGBM's scikit-learn API refuses: labels that number the rows
+    of the training set and then of each evaluation set, and the stacked targets they index (the
+    objective's and metric's ``rows``). Other targets come back as they are, with ``rows`` None."""
+    if not (loss.multi_output and loss.target_columns):
+        return y, eval_set, None
+    sets = [np.asarray(y, dtype=np.float64)] + [np.asarray(ye, dtype=np.float64) for _, ye in eval_set or []]
+    bounds = np.cumsum([0] + [len(t) for t in sets])
+    numbers = [np.arange(low, high, dtype=np.float64) for low, high in zip(bounds[:-1], bounds[1:], strict=True)]
+    return numbers[0], [(xe, ye) for (xe, _), ye in zip(eval_set or [], numbers[1:], strict=True)] or eval_set, \
+        np.vstack(sets)
 
 
 def predict_raw(estimator, X) -> np.ndarray:

@@ -239,11 +239,7 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     check_feature_counts(loss, dtrain.num_col(), [data.num_col() for data, _ in evals])
     for data, _ in evals:
         loss.validate(data.get_label(), nonempty(data.get_weight()))
-    if loss.is_multiclass:
-        params.setdefault("num_class", init.size)
-        params["base_score"] = init.tolist()
-    else:
-        params["base_score"] = float(init[0])
+    params.update(_outputs(loss, init, params))
     params.setdefault("disable_default_eval_metric", True)
     obj = objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))
     obj.refit, callback = _leaf_refit(loss, params, labels, weights, (dtrain, dtrain, None),
@@ -271,11 +267,25 @@ _TO_MARGIN = {"binary:logistic": lambda p: np.log(p) - np.log1p(-p), "count:pois
               "reg:tweedie": np.log, "binary:hinge": lambda m: m}
 
 
+def _outputs(loss, init, params) -> dict:
+    """The parameters that make XGBoost fit ``init.size`` outputs from the start ``init``: its
+    ``num_class`` for multiclass losses, ``num_target`` for other multi-output ones (with targets
+    of shape (n,): XGBoost infers it from (n, k) labels), and ``base_score``, a list of k values
+    (XGBoost saves it with the model)."""
+    if init.size == 1:
+        return {"base_score": float(init[0])}
+    outputs = "num_class" if loss.is_multiclass else "num_target"
+    return {outputs: params.get(outputs) or init.size, "base_score": init.tolist()}
+
+
 def _serving_objective(loss, n_classes: int):
     """The built-in objective whose prediction transform is the loss's inverse link, as XGBoost's
-    model JSON records it, and the link's name; None for the identity link and the margin link
-    of the squared hinge and modified Huber (kept as trained: the served value is the raw ``F``)."""
-    if loss.is_multiclass:  # the multiclass hinge too: converters read only this (softmax(F): its argmax the class)
+    model JSON records it, and the link's name; None for the identity link, the margin link
+    of the squared hinge and modified Huber (kept as trained: the served value is the raw ``F``)
+    and the multi-output links without a built-in twin (distributions, sorted quantiles). The
+    logit link of the multi-label losses is ``binary:logistic`` on each of the model's targets."""
+    if loss.is_multiclass or loss.link.name == "softmax":  # the multiclass hinge too: converters read only
+        # this (softmax(F): its argmax the class); soft labels: see declare_objective
         return {"name": "multi:softprob", "softmax_multiclass_param": {"num_class": str(n_classes)}}, None
     if loss.link.name == "logit":
         return {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}}, "logit"
@@ -299,12 +309,21 @@ def declare_objective(booster, loss) -> str:
     Returns the name of the objective the model declares."""
     loss = get_loss(loss)
     config = json.loads(booster.save_config())["learner"]  # small: the trees are read only to change them
-    target = _serving_objective(loss, int(config["learner_model_param"].get("num_class", "0")))
+    shape = config["learner_model_param"]
+    classes = int(shape.get("num_class", "0"))
+    if loss.multi_output and loss.link.name == "softmax":  # soft labels: k targets become k classes, where
+        trees = config.get("learner_train_param", {}).get("multi_strategy")  # with one tree per output
+        classes = int(shape.get("num_target", "1")) if trees in (None, "one_output_per_tree") else 0
+    target = _serving_objective(loss, classes) if classes or not loss.link.name == "softmax" else None
     if target is None or config["objective"]["name"] == target[0]["name"]:
         return config["objective"]["name"]
     model = json.loads(booster.save_raw("json"))
+    if target[0]["name"] == "multi:softprob":
+        model["learner"]["learner_model_param"].update(num_class=str(classes), num_target="1")
     _set_objective(model["learner"], *target)
     booster.load_model(bytearray(json.dumps(model).encode()))
+    if target[0]["name"] == "multi:softprob" and not loss.is_multiclass:
+        booster.set_param({"num_target": "1", "num_class": str(classes)})  # the training parameters' too
     return target[0]["name"]
 
 
@@ -371,12 +390,11 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     if categorical_columns(X) and not estimator.get_params().get("enable_categorical"):
         estimator.set_params(enable_categorical=True)
     init = start_scores(loss, y, sample_weight, estimator.get_params().get("num_class"))
-    if loss.is_multiclass:
-        estimator.set_params(num_class=init.size)
-    base = init
-    if isinstance(estimator, xgb.XGBClassifier) and np.unique(y).size == 2:
-        base = 1.0 / (1.0 + np.exp(-init))  # its internal binary:logistic reads base_score as a probability
-    base = base.tolist() if loss.is_multiclass else float(base[0])
+    outputs = _outputs(loss, init, estimator.get_params())
+    base = outputs.pop("base_score")
+    estimator.set_params(**outputs)
+    if isinstance(estimator, xgb.XGBClassifier) and init.size == 1 and np.unique(y).size == 2:
+        base = float(1.0 / (1.0 + np.exp(-init[0])))  # its internal binary:logistic reads base_score as a probability
     scale = boosting_scale(loss, y, sample_weight, init, per_round=True)
     obj, watched = objective(loss, scale), metric(eval_metric or loss, loss)
     maximize = _higher_is_better(watched)  # before a refit wraps it
@@ -414,7 +432,10 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
     booster = estimator.get_booster()
     name = declare_objective(booster, loss)
     stored = _base_scores(json.loads(booster.save_config())["learner"]["learner_model_param"])
-    estimator.set_params(objective=name, base_score=stored.tolist() if loss.is_multiclass else float(stored[0]))
+    declared = {"objective": name, "base_score": stored.tolist() if stored.size > 1 else float(stored[0])}
+    if name == "multi:softprob" and not loss.is_multiclass:  # soft labels: the model's k targets are now classes
+        declared.update(num_target=None, num_class=stored.size)
+    estimator.set_params(**declared)
     return init
 
 

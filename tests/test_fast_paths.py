@@ -279,7 +279,7 @@ from boostloss.checks import configurations
 from boostloss.losses import kernels
 rng = np.random.default_rng(0)
 used = set()
-for loss in configurations():
+for loss in (loss for loss in configurations() if loss.kernel is not None):
     y = (rng.integers(0, 3, 64) if loss.is_multiclass else (rng.random(64) < 0.5) if loss.link.name == "logit"
          else np.exp(rng.normal(size=64))).astype(float)
     for dtype in (np.float32, np.float64):

@@ -249,3 +249,166 @@ def test_registry_and_aliases():
             "multilabel_focal", "soft_cross_entropy"} <= set(bl.available_losses())
     assert bl.get_loss("gaussian_nll_loss") == bl.GaussianNLL()
     assert bl.get_loss("multilabel_soft_margin") == bl.MultilabelLogistic()
+
+
+# --------------------------------------------------------------------------- the boosters
+xgb = pytest.importorskip("xgboost")
+lgb = pytest.importorskip("lightgbm")
+catboost = pytest.importorskip("catboost")
+
+BOOSTER_LOSSES = ["gaussian_nll", "lognormal_nll", "gamma_nll", "multi_quantile", "multilabel_logistic",
+                  "multilabel_focal", "soft_cross_entropy"]
+
+
+def booster_data(name, n=400, seed=3, signal=2.0):
+    """Integer features with 20 values (boosters bin them alike) and targets for the loss ``name``:
+    a location and a scale that depend on the features, labels (log-odds ``signal`` times a
+    feature), or probabilities."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 20, size=(n, 3)).astype(float)
+    f = (X - 10.0) / 5.0
+    if name in ("multilabel_logistic", "multilabel_focal"):
+        return X, (rng.random((n, 3)) < 1 / (1 + np.exp(-signal * f))).astype(float)
+    if name == "soft_cross_entropy":
+        return X, bl.SoftCrossEntropy().inverse_link(2 * f)
+    y = 3.0 * f[:, 0] + np.exp(0.5 * f[:, 1]) * rng.normal(size=n)
+    return X, (np.exp(0.3 * y) if name in ("lognormal_nll", "gamma_nll") else 50.0 + y)
+
+
+def fit(booster, loss, X, y, w=None, rounds=10, **params):
+    """``bl.<booster>.train`` on (X, y, w); returns a function of X giving the model's raw scores."""
+    if booster == "xgboost":
+        model = bl.xgboost.train(loss, {"max_depth": 3, "learning_rate": 0.3, "nthread": 1, **params},
+                                 xgb.DMatrix(X, y, weight=w), rounds)
+        return lambda data: model.predict(xgb.DMatrix(data), output_margin=True).astype(np.float64), model
+    if booster == "lightgbm":
+        model = bl.lightgbm.train(loss, {"verbose": -1, "num_leaves": 8, "learning_rate": 0.3, "num_threads": 1,
+                                         "deterministic": True, **params},
+                                  bl.lightgbm.dataset(X, y, weight=w), rounds)
+        return lambda data: model.predict(data, raw_score=True), model
+    model = bl.catboost.train(loss, {"iterations": rounds, "depth": 3, "learning_rate": 0.3, "verbose": 0,
+                                     "thread_count": 1, "random_seed": 0, **params},
+                              bl.catboost.pool(X, y, loss, weight=w))
+    return lambda data: model.predict(data, prediction_type="RawFormulaVal"), model
+
+
+BOOSTERS = ["xgboost", "lightgbm", "catboost"]
+
+
+@pytest.mark.parametrize("booster", BOOSTERS)
+@pytest.mark.parametrize("name", BOOSTER_LOSSES)
+def test_every_booster_starts_from_the_optimal_constant_and_learns(booster, name):
+    loss = bl.get_loss(name)
+    X, y = booster_data(name, 300 if booster == "catboost" else 400)
+    start = loss.init_score(y)
+    raw, _ = fit(booster, loss, X, y, rounds=1, learning_rate=1e-6)  # one round that moves nothing
+    np.testing.assert_allclose(raw(X), np.tile(start, (len(X), 1)), rtol=1e-5, atol=1e-5)
+    raw, _ = fit(booster, loss, X, y, rounds=20)
+    scores = raw(X)
+    assert scores.shape == (len(X), loss.n_outputs(y))
+    start_loss = loss.loss(y, np.tile(start, (len(X), 1))).mean()
+    assert loss.loss(y, scores).mean() < start_loss - 0.05 * abs(start_loss)
+
+
+@pytest.mark.parametrize("booster", BOOSTERS)
+@pytest.mark.parametrize("name", ["gaussian_nll", "multi_quantile", "multilabel_logistic"])
+def test_weight_two_trains_the_same_model_as_a_duplicated_row(booster, name):
+    loss = bl.get_loss(name)
+    X, y = booster_data(name, 300, signal=8.0)  # clear best splits: CatBoost's near-ties of noisy labels can
+    twice = np.random.default_rng(8).random(len(X)) < 0.3  # fall either way between weighted and repeated rows
+    w = np.where(twice, 2.0, 1.0)
+    # LightGBM: no row-count limits; CatBoost: no regulariser scaled by the weights' mean, no sampling, and
+    # the L2 split score (its default Cosine score weighs multi-target rows otherwise than repeated rows, its
+    # own MultiRMSE included)
+    params = {"lightgbm": {"min_data_in_leaf": 0, "min_sum_hessian_in_leaf": 1e-6, "min_data_in_bin": 1},
+              "catboost": {"l2_leaf_reg": 0, "bootstrap_type": "No", "score_function": "L2"}, "xgboost": {}}[booster]
+    weighted = fit(booster, loss, X, y, w, rounds=5, **params)[0](X)
+    repeated = fit(booster, loss, np.vstack([X, X[twice]]), np.concatenate([y, y[twice]]), rounds=5, **params)[0](X)
+    unweighted = fit(booster, loss, X, y, rounds=5, **params)[0](X)
+    np.testing.assert_allclose(weighted, repeated, rtol=1e-5, atol=1e-6 * np.abs(weighted).max())
+    assert np.abs(weighted - unweighted).max() > 1e-3 * np.abs(weighted).max()  # and the weights were applied
+
+
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("name", BOOSTER_LOSSES)
+def test_saved_model_predicts_alone(booster, name, tmp_path):
+    """A model file loaded by the booster alone gives the same raw scores; for the multi-label and
+    soft-label losses its plain ``predict`` gives boostloss's probabilities (XGBoost
+    ``binary:logistic`` per target and ``multi:softprob``, LightGBM ``multiclassova`` and
+    ``multiclass``); for the others it gives the raw scores (no built-in objective has their link)."""
+    loss = bl.get_loss(name)
+    X, y = booster_data(name)
+    raw, model = fit(booster, loss, X, y)
+    if booster == "xgboost":
+        model.save_model(tmp_path / "model.json")
+        loaded = xgb.Booster(model_file=tmp_path / "model.json")
+        again, plain = loaded.predict(xgb.DMatrix(X), output_margin=True), loaded.predict(xgb.DMatrix(X))
+    else:
+        model.save_model(tmp_path / "model.txt")
+        loaded = lgb.Booster(model_file=tmp_path / "model.txt")
+        again, plain = loaded.predict(X, raw_score=True), loaded.predict(X)
+    np.testing.assert_allclose(again, raw(X), rtol=1e-6)
+    if name in ("multilabel_logistic", "multilabel_focal", "soft_cross_entropy"):
+        np.testing.assert_allclose(plain, loss.inverse_link(raw(X)), rtol=1e-5, atol=1e-7)
+    else:
+        np.testing.assert_allclose(plain, raw(X), rtol=1e-6)
+
+
+def test_xgboost_vector_leaves_train_from_the_start():
+    loss = bl.GaussianNLL()
+    X, y = booster_data("gaussian_nll")
+    raw, model = fit("xgboost", loss, X, y, rounds=1, learning_rate=1e-6, multi_strategy="multi_output_tree",
+                     tree_method="hist")
+    np.testing.assert_allclose(raw(X), np.tile(loss.init_score(y), (len(X), 1)), rtol=1e-5)
+
+
+def test_hand_built_xgboost_objective_trains_the_model_train_builds():
+    loss = bl.GaussianNLL()
+    X, y = booster_data("gaussian_nll")
+    params = {"max_depth": 3, "learning_rate": 0.3, "nthread": 1}
+    _, model = fit("xgboost", loss, X, y, rounds=5)
+    by_hand = xgb.train({**params, "num_target": 2, "base_score": loss.init_score(y).tolist(),
+                         "disable_default_eval_metric": True}, xgb.DMatrix(X, y), 5, obj=bl.xgboost.objective(loss))
+    np.testing.assert_allclose(by_hand.predict(xgb.DMatrix(X), output_margin=True),
+                               model.predict(xgb.DMatrix(X), output_margin=True), rtol=1e-6)
+
+
+def test_catboost_needs_k_copies_of_a_shared_target_and_pickles(tmp_path):
+    import pickle
+
+    loss = bl.GaussianNLL()
+    X, y = booster_data("gaussian_nll", 200)
+    with pytest.raises(ValueError, match=r"GaussianNLL.*k copies of the target: bl.catboost.pool"):
+        bl.catboost.train(loss, {"iterations": 2, "verbose": 0}, catboost.Pool(X, y))
+    raw, model = fit("catboost", loss, X, y, rounds=3)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(raw(X), copy.predict(X, prediction_type="RawFormulaVal"))
+    objective = pickle.loads(pickle.dumps(bl.catboost.objective(loss)))
+    assert isinstance(objective, catboost.MultiTargetCustomObjective) and objective.loss == loss
+
+
+def test_catboost_native_multi_quantile_starts_from_its_own_quantiles():
+    loss = bl.MultiQuantile(alphas=(0.1, 0.5, 0.9))
+    X, y = booster_data("multi_quantile", 400)
+    model = bl.catboost.train(loss, {"iterations": 1, "learning_rate": 1e-6, "verbose": 0},
+                              bl.catboost.pool(X, y, loss, prefer_native=True), prefer_native=True)
+    assert model.get_params()["loss_function"] == "MultiQuantile:alpha=0.1,0.5,0.9"
+    np.testing.assert_allclose(model.predict(X[:1], prediction_type="RawFormulaVal")[0], loss.init_score(y),
+                               rtol=0.01)
+
+
+@pytest.mark.parametrize("name", ["gaussian_nll", "multilabel_logistic", "soft_cross_entropy"])
+def test_scikit_learn_apis_of_the_boosters(name):
+    """``fit_estimator`` on each booster's regressor: (n, k) targets reach LightGBM's scikit-learn
+    API as row numbers, CatBoost's as k columns; early stopping on the loss works."""
+    loss = bl.get_loss(name)
+    X, y = booster_data(name, 300)
+    for estimator in (xgb.XGBRegressor(n_estimators=20, max_depth=3), lgb.LGBMRegressor(n_estimators=20, verbose=-1),
+                      catboost.CatBoostRegressor(iterations=20, depth=3, verbose=0)):
+        adapter = getattr(bl, type(estimator).__module__.partition(".")[0])
+        start = adapter.fit_estimator(estimator, loss, X[:200], y[:200], eval_set=[(X[200:], y[200:])],
+                                      early_stopping_rounds=3)
+        np.testing.assert_allclose(start, loss.init_score(y[:200]), rtol=1e-6)
+        raw = adapter.predict_raw(estimator, X[200:])
+        assert raw.shape == (100, loss.n_outputs(y))
+        assert loss.loss(y[200:], raw).mean() < loss.loss(y[200:], np.tile(start, (100, 1))).mean()
