@@ -19,6 +19,7 @@ applied in both); they start from 0 unless you give ``init_score`` and add it ba
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -216,6 +217,21 @@ def _constant_objective(n_outputs: int) -> dict:
     return {"objective": "multiclass", "num_class": n_outputs} if n_outputs > 1 else {"objective": "regression"}
 
 
+@contextmanager
+def _class_labels(dataset, loss):
+    """For ``_constant_objective``'s built-in multiclass, whose labels must be classes: a multi-output
+    loss's dataset labelled 0 inside the block (the model's leaves are set to the start after)."""
+    if not loss.multi_output:
+        yield
+        return
+    labels = dataset.get_label()
+    dataset.set_label(np.zeros(len(labels)))
+    try:
+        yield
+    finally:
+        dataset.set_label(labels)
+
+
 def _set_constant(booster, init: np.ndarray):
     """Set the one leaf of each of the first iteration's trees to the start score: the model
     predicts the loss's optimal constant, as every tree of boostloss's objective would have
@@ -296,7 +312,8 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, feva
         if not _no_usable_feature(err) or init_model is not None:
             raise
         constant = {key: value for key, value in params.items() if key not in ("objective", "num_class")}
-        booster = _set_constant(lgb.train({**constant, **_constant_objective(init.size)}, train_set, 1), init)
+        with _class_labels(train_set, loss):
+            booster = _set_constant(lgb.train({**constant, **_constant_objective(init.size)}, train_set, 1), init)
     finally:
         end_refit(obj)
     return declare_objective(booster, loss)
@@ -382,7 +399,7 @@ def fit_estimator(estimator, loss, X, y, *, sample_weight=None, eval_set=None, e
         if not _no_usable_feature(err):
             raise
         estimator.set_params(**_constant_objective(init.size), n_estimators=1)
-        labels = y if rows is None else np.zeros(len(y))  # row numbers are no classes of its multiclass
+        labels = np.zeros(len(y)) if loss.multi_output else y  # targets that are no classes of its multiclass
         estimator.fit(X, labels, sample_weight=sample_weight, init_score=per_row(init, len(y)))
         _set_constant(estimator.booster_, init)
         estimator.set_params(objective=obj, n_estimators=n_estimators)

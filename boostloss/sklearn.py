@@ -10,6 +10,7 @@ predictions in the target's units. Booster hyper-parameters stay on the inner es
 from __future__ import annotations
 
 import copy
+import inspect
 from importlib import import_module
 
 import numpy as np
@@ -23,7 +24,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from .losses.base import check_sample_weight
 from .losses.binary import BinaryLoss
-from .losses.multiclass import TwoClassView, class_balanced_weights
+from .losses.multiclass import SoftmaxCrossEntropy, TwoClassView, class_balanced_weights
+from .losses.multioutput import DistributionLoss, MultiQuantile, Predictive, SoftCrossEntropy
 from .registry import get_loss, multiclass_names
 
 BOOSTERS = ("xgboost", "lightgbm", "catboost")
@@ -70,6 +72,19 @@ def _native_wanted(prefer_native, loss) -> bool:
     if not isinstance(prefer_native, bool):
         raise ValueError(f"prefer_native must be True, False or 'auto', got {prefer_native!r}")
     return prefer_native
+
+
+def _regressor_twin(estimator):
+    """The booster's regressor with the parameters of ``estimator`` (a classifier's that the regressor
+    takes): (n, k) targets (multi-label, soft labels) are fitted as k regression outputs, since the
+    classifiers encode 1-D class labels (LightGBM's and CatBoost's take no matrix of them)."""
+    if not is_classifier(estimator):
+        return estimator
+    module = import_module(type(estimator).__module__.partition(".")[0])
+    twin = getattr(module, type(estimator).__name__.replace("Classifier", "Regressor"))
+    accepted = set(inspect.signature(twin.__init__).parameters) | set(getattr(estimator, "kwargs", None) or {})
+    params = {key: value for key, value in estimator.get_params().items() if key in accepted}
+    return twin(**params)
 
 
 def _default_estimator(kind: str):
@@ -142,16 +157,17 @@ class _BoostBase(BaseEstimator):
                 setattr(twin, attribute, copy.deepcopy(self.__dict__[attribute]))
         return twin
 
-    def _check_X(self, X, y=None, reset=False):
-        """Validate ``X`` (and ``y``): shapes, lengths, feature names. DataFrames reach the booster
-        unchanged so their categorical columns keep their meaning."""
+    def _check_X(self, X, y=None, reset=False, multi_output=False):
+        """Validate ``X`` (and ``y``, ``(n, k)`` with ``multi_output``): shapes, lengths, feature names.
+        DataFrames reach the booster unchanged so their categorical columns keep their meaning."""
         kwargs = dict(reset=reset, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite="allow-nan")
         if reset and y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if y is None:
             checked = validate_data(self, X, **kwargs)
         else:
-            checked, y = validate_data(self, X, y, y_numeric=self._kind == "regressor", **kwargs)
+            checked, y = validate_data(self, X, y, y_numeric=self._kind == "regressor" or multi_output,
+                                       multi_output=multi_output, **kwargs)
         if hasattr(X, "columns"):
             checked = X
         elif sparse.issparse(checked):
@@ -168,6 +184,8 @@ class _BoostBase(BaseEstimator):
         adapter = _adapter(estimator)
         self._check_estimator_kind(estimator)
         self.estimator_ = _unfitted_copy(estimator)
+        if self.loss_.multi_output and self.loss_.target_columns:  # (n, k) targets: the booster's regressor
+            self.estimator_ = _regressor_twin(self.estimator_)
         eval_pairs, eval_weights = self._eval_sets(eval_set)
         native = _native_wanted(self.prefer_native, self.loss_) and hasattr(adapter, "native_loss")  # CatBoost's
         self.native_loss_ = adapter.native_loss(self.loss_) if native else None
@@ -257,17 +275,72 @@ class BoostRegressor(RegressorMixin, _BoostBase):
             raise ValueError(f"BoostRegressor needs a regressor as estimator, got {type(estimator).__name__}")
 
     def predict(self, X):
-        """Predictions in the target's units."""
+        """Predictions in the target's units: for a distribution loss its mean, for ``multi_quantile``
+        the quantile nearest the median (all of them: ``predict_quantiles``)."""
+        raw = self._raw(X)  # first: NotFittedError before fit
+        prediction = self.loss_.inverse_link(raw)
+        if isinstance(self.loss_, MultiQuantile):
+            return prediction[:, int(np.argmin(np.abs(np.asarray(self.loss_.alphas, dtype=np.float64) - 0.5)))]
+        return prediction
+
+    @available_if(lambda self: _predicts(self, "distribution"))
+    def predict_dist(self, X) -> Predictive:
+        """The predicted distribution of each row (distribution losses: ``gaussian_nll``, ...), with
+        ``mean``, ``std``, ``quantile(q)``, ``interval(level)``, ``logpdf(y)``, ``cdf(y)``, ``crps(y)``."""
         raw = self._raw(X)
-        return self.loss_.inverse_link(raw)
+        return self.loss_.predict_distribution(raw)
+
+    @available_if(lambda self: _predicts(self, "quantiles"))
+    def predict_quantiles(self, X, alphas=None) -> np.ndarray:
+        """The ``alphas``-quantiles of each row, ``(n, len(alphas))``, never crossing: for
+        ``multi_quantile`` (default: its own ``alphas``) some of the levels it was trained on, for a
+        distribution loss any levels (default ``(0.1, 0.5, 0.9)``)."""
+        raw = self._raw(X)
+        if isinstance(self.loss_, MultiQuantile):
+            trained = np.asarray(self.loss_.alphas, dtype=np.float64)
+            wanted = trained if alphas is None else np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+            index = [int(np.argmin(np.abs(trained - a))) for a in wanted]
+            missing = [float(a) for a, i in zip(wanted, index, strict=True) if not np.isclose(trained[i], a)]
+            if missing:
+                raise ValueError(f"BoostRegressor: {self.loss_!r} was trained on the levels {trained.tolist()}, "
+                                 f"not {missing}")
+            return self.loss_.inverse_link(raw)[:, index]
+        return self.loss_.predict_distribution(raw).quantile(np.atleast_1d((0.1, 0.5, 0.9) if alphas is None
+                                                                         else alphas))
+
+    @available_if(lambda self: _predicts(self, "quantiles"))
+    def predict_interval(self, X, level=0.9) -> tuple[np.ndarray, np.ndarray]:
+        """The central interval holding ``level`` of each row's probability: ``(lower, upper)``, the
+        ``(1 -+ level) / 2``-quantiles (for ``multi_quantile``, levels it was trained on)."""
+        bounds = self.predict_quantiles(X, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+        return bounds[:, 0], bounds[:, 1]
+
+
+def _predicts(regressor, what) -> bool:
+    """Whether a regressor's loss (``loss_`` once fitted, else ``loss``) predicts a distribution
+    (``"distribution"``) or quantiles (``"quantiles"``: a distribution or ``multi_quantile``);
+    AttributeError otherwise, so the method is absent (``available_if``)."""
+    loss = getattr(regressor, "loss_", None)
+    if loss is None:
+        try:
+            loss = get_loss(regressor.loss)
+        except (TypeError, ValueError):
+            return True
+    if isinstance(loss, DistributionLoss) or (what == "quantiles" and isinstance(loss, MultiQuantile)):
+        return True
+    alternatives = "gaussian_nll, lognormal_nll, gamma_nll" + (" or multi_quantile" if what == "quantiles" else "")
+    raise AttributeError(f"BoostRegressor: loss {loss.name!r} predicts no {what}; use {alternatives}")
 
 
 def check_regression_loss(loss) -> None:
     """ValueError for a loss ``BoostRegressor`` cannot train: a classification loss on labels
-    (a binary loss taking probabilities as targets, soft-label logistic, is a regression)."""
+    (a binary loss taking probabilities as targets, soft-label logistic, is a regression), or a
+    loss of (n, k) label or probability targets."""
     if loss.is_multiclass or (isinstance(loss, BinaryLoss) and not loss.takes_probabilities):
         raise ValueError(f"BoostRegressor: {loss!r} is a classification loss; use BoostClassifier "
                          "(or, for targets that are probabilities, logistic:soft_labels=True)")
+    if loss.multi_output and loss.target_columns:
+        raise ValueError(f"BoostRegressor: {loss!r} takes (n, k) labels or class probabilities; use BoostClassifier")
 
 
 def margin_labels(raw, classes):
@@ -293,6 +366,25 @@ def estimates_probabilities(classifier) -> bool:
                              "minimiser is the sign of the margin); use predict or decision_function, or a loss "
                              "such as 'logistic' or 'modified_huber'")
     return True
+
+
+def _column_target_loss(loss, kind):
+    """The loss ``BoostClassifier`` trains on an (n, k) target of ``kind`` ("labels": 0/1 multi-label,
+    "probabilities": soft labels) when given ``loss``; ValueError where it has none."""
+    if loss.multi_output and loss.target_columns:
+        if (kind == "probabilities") != isinstance(loss, SoftCrossEntropy):
+            raise ValueError(f"BoostClassifier: {loss!r} does not take {kind} as targets")
+        return loss
+    if kind == "labels":
+        form = loss.multilabel_form() if isinstance(loss, BinaryLoss) else None
+        if form is None:
+            raise ValueError(f"BoostClassifier: {loss!r} has no multi-label form; for an (n, k) 0/1 target use "
+                             "logistic, focal, multilabel_logistic or multilabel_focal")
+        return form
+    if loss in (get_loss("logistic"), SoftmaxCrossEntropy()):
+        return SoftCrossEntropy()
+    raise ValueError(f"BoostClassifier: class probabilities as targets train soft_cross_entropy (from logistic or "
+                     f"softmax_cross_entropy at their defaults), not {loss!r}")
 
 
 class BoostClassifier(ClassifierMixin, _BoostBase):
@@ -326,7 +418,12 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
         self.beta = beta
 
     def fit(self, X, y, sample_weight=None, eval_set=None, **fit_params):
-        """Fit on ``X, y``; see ``BoostRegressor.fit``."""
+        """Fit on ``X, y``; see ``BoostRegressor.fit``. ``y``: labels, or an ``(n, k)`` matrix: 0/1 of
+        k labels per row (multi-label), or class probabilities (soft labels, rows summing to 1)."""
+        self._columns = None
+        shape = np.asarray(y).shape  # not np.ndim: objects that only convert (scikit-learn's _NotAnArray)
+        if len(shape) == 2 and shape[1] > 1:
+            return self._fit_columns(X, y, sample_weight, eval_set, fit_params)
         X, y = self._check_X(X, y, reset=True)
         check_classification_targets(y)
         self._encoder = LabelEncoder().fit(y)
@@ -334,6 +431,9 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
         encoded = self._encoder.transform(y)
         loss = get_loss(self.loss)
         n_classes = len(self.classes_)
+        if loss.multi_output and loss.target_columns:
+            raise ValueError(f"BoostClassifier: {loss!r} takes an (n, k) matrix of labels or probabilities; "
+                             "y has one label per row")
         if not (loss.is_multiclass or isinstance(loss, BinaryLoss)):
             raise ValueError(f"BoostClassifier: {loss!r} is a regression loss; use BoostRegressor")
         if isinstance(loss, BinaryLoss) and n_classes > 2:
@@ -349,9 +449,26 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
             raise ValueError("BoostClassifier: only 1 class has positive sample weight; need at least two")
         return self._fit(X, encoded.astype(np.float64), sample_weight, eval_set, fit_params)
 
+    def _fit_columns(self, X, y, sample_weight, eval_set, fit_params):
+        """``fit`` on an (n, k) matrix: k labels per row when it holds 0/1 only (unless the loss is
+        ``soft_cross_entropy``), else class probabilities; ``classes_`` is ``0..k-1``."""
+        X, y = self._check_X(X, y, reset=True, multi_output=True)
+        y = np.asarray(y, dtype=np.float64)
+        soft = isinstance(get_loss(self.loss), SoftCrossEntropy) or not np.isin(y, (0.0, 1.0)).all()
+        self._columns = "probabilities" if soft else "labels"
+        if self.class_weight is not None:
+            raise ValueError("BoostClassifier: class_weight weighs the classes of one label per row; for an "
+                             "(n, k) target give sample_weight, or the loss's own weights (pos_weight, alpha)")
+        self.classes_ = np.arange(y.shape[1])
+        return self._fit(X, y, sample_weight, eval_set, fit_params)
+
     def _loss_for_booster(self, loss):
         """Two classes with a multiclass loss train one score per row, as boosters do for binary
-        tasks; more than two with a binary loss train its k-class form (``multiclass_form``)."""
+        tasks; more than two with a binary loss train its k-class form (``multiclass_form``). An
+        (n, k) target trains a binary loss's multi-label form (``multilabel_form``), or for class
+        probabilities ``soft_cross_entropy`` (from logistic or softmax cross-entropy at their defaults)."""
+        if self._columns is not None:
+            return _column_target_loss(loss, self._columns)
         if isinstance(loss, BinaryLoss) and len(self.classes_) > 2:
             return loss.multiclass_form()
         return TwoClassView(loss) if loss.is_multiclass and len(self.classes_) == 2 else loss
@@ -379,6 +496,8 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
                          f"got {self.class_weight!r}")
 
     def _encode_eval(self, y):
+        if self._columns is not None:
+            return np.asarray(y, dtype=np.float64)
         y = column_or_1d(y)
         unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
         if unknown:
@@ -391,11 +510,15 @@ class BoostClassifier(ClassifierMixin, _BoostBase):
 
     @available_if(estimates_probabilities)
     def predict_proba(self, X):
-        """Class probabilities, shape ``(n, n_classes)``, rows summing to 1."""
+        """Class probabilities, shape ``(n, n_classes)``, rows summing to 1; for multi-label
+        targets each label's probability, shape ``(n, k)`` (as ``MLPClassifier``)."""
         raw = self._raw(X)
         proba = self.loss_.inverse_link(raw)
         return proba if proba.ndim == 2 else np.column_stack([1.0 - proba, proba])
 
     def predict(self, X):
-        """The most probable class label (for a margin loss, the side of the margin)."""
+        """The most probable class label (for a margin loss, the side of the margin); for multi-label
+        targets the (n, k) 0/1 matrix of the labels of probability at least 1/2."""
+        if getattr(self, "_columns", None) == "labels":
+            return (self.predict_proba(X) >= 0.5).astype(np.int64)
         return margin_labels(self._raw(X), self.classes_)

@@ -412,3 +412,99 @@ def test_scikit_learn_apis_of_the_boosters(name):
         raw = adapter.predict_raw(estimator, X[200:])
         assert raw.shape == (100, loss.n_outputs(y))
         assert loss.loss(y[200:], raw).mean() < loss.loss(y[200:], np.tile(start, (100, 1))).mean()
+
+
+# --------------------------------------------------------------------------- the estimators
+from sklearn.base import clone  # noqa: E402
+
+from boostloss.sklearn import BoostClassifier, BoostRegressor  # noqa: E402
+
+ESTIMATORS = {
+    "lightgbm": lambda kind: None,
+    "xgboost": lambda kind: (xgb.XGBRegressor if kind == "regressor" else xgb.XGBClassifier)(n_estimators=30,
+                                                                                             max_depth=3),
+    "catboost": lambda kind: (catboost.CatBoostRegressor if kind == "regressor" else catboost.CatBoostClassifier)(
+        iterations=30, depth=3, verbose=0, allow_writing_files=False),
+}
+
+
+@pytest.mark.parametrize("booster", BOOSTERS)
+def test_distribution_regressor_predicts_the_mean_and_the_distribution(booster):
+    import pickle
+
+    X, y = booster_data("gaussian_nll", 300)
+    model = BoostRegressor(ESTIMATORS[booster]("regressor"), loss="gaussian_nll").fit(X, y)
+    dist = model.predict_dist(X)
+    np.testing.assert_allclose(model.predict(X), dist.mean)
+    quantiles = model.predict_quantiles(X, [0.05, 0.5, 0.95])
+    assert quantiles.shape == (300, 3) and (np.diff(quantiles, axis=1) > 0).all()
+    low, high = model.predict_interval(X, 0.9)
+    np.testing.assert_allclose(low, quantiles[:, 0]) and np.testing.assert_allclose(high, quantiles[:, 2])
+    assert model.loss_ == bl.GaussianNLL() and model.init_score_.shape == (2,)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict_dist(X).std, dist.std)
+    assert clone(model).get_params()["loss"] == "gaussian_nll"
+
+
+@pytest.mark.parametrize("booster", BOOSTERS)
+def test_multi_quantile_regressor(booster):
+    X, y = booster_data("multi_quantile", 300)
+    model = BoostRegressor(ESTIMATORS[booster]("regressor"), loss="multi_quantile:alphas=[0.1, 0.5, 0.9]").fit(X, y)
+    quantiles = model.predict_quantiles(X)
+    assert quantiles.shape == (300, 3) and (np.diff(quantiles, axis=1) >= 0).all()
+    np.testing.assert_array_equal(model.predict(X), quantiles[:, 1])  # the median
+    np.testing.assert_array_equal(model.predict_interval(X, 0.8)[1], quantiles[:, 2])
+    np.testing.assert_array_equal(model.predict_quantiles(X, 0.9)[:, 0], quantiles[:, 2])
+    with pytest.raises(ValueError, match=r"trained on the levels \[0.1, 0.5, 0.9\], not \[0.95\]"):
+        model.predict_quantiles(X, [0.95])
+    assert not hasattr(model, "predict_dist")
+    coverage = np.mean((y >= quantiles[:, 0]) & (y <= quantiles[:, 2]))
+    assert 0.6 < coverage < 0.95  # in-sample, 80% nominal
+
+
+def test_regressors_without_a_distribution_have_no_distribution_methods():
+    model = BoostRegressor(loss="huber")
+    assert not hasattr(model, "predict_dist") and not hasattr(model, "predict_quantiles")
+    with pytest.raises(ValueError, match="takes \\(n, k\\) labels or class probabilities; use BoostClassifier"):
+        BoostRegressor(loss="multilabel_logistic").fit(*booster_data("multilabel_logistic", 50))
+
+
+@pytest.mark.parametrize("booster", BOOSTERS)
+@pytest.mark.parametrize("loss, expected", [("logistic", bl.MultilabelLogistic()),
+                                            ("focal", bl.MultilabelFocal()),
+                                            ("multilabel_logistic:pos_weight=2", bl.MultilabelLogistic(pos_weight=2))])
+def test_classifier_on_an_indicator_matrix_is_multilabel(booster, loss, expected):
+    """As scikit-learn's MLPClassifier: predict gives a 0/1 matrix, predict_proba each label's probability."""
+    X, Y = booster_data("multilabel_logistic", 300, signal=4.0)
+    model = BoostClassifier(ESTIMATORS[booster]("classifier"), loss=loss).fit(X, Y)
+    assert model.loss_ == expected
+    np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+    proba = model.predict_proba(X)
+    assert proba.shape == (300, 3) and ((proba > 0) & (proba < 1)).all()
+    np.testing.assert_array_equal(model.predict(X), (proba >= 0.5).astype(int))
+    assert model.score(X, Y) > np.mean((Y == Y.mean(axis=0).round()).all(axis=1))  # subset accuracy
+
+
+@pytest.mark.parametrize("booster", BOOSTERS)
+def test_classifier_on_probabilities_distils_them(booster):
+    X, T = booster_data("soft_cross_entropy", 300)
+    model = BoostClassifier(ESTIMATORS[booster]("classifier")).fit(X, T)
+    assert model.loss_ == bl.SoftCrossEntropy()
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(X), proba.argmax(axis=1))
+    uniform = bl.SoftCrossEntropy().loss(T, np.zeros_like(T)).mean()
+    assert bl.SoftCrossEntropy().loss(T, np.log(proba)).mean() < uniform
+
+
+def test_classifier_column_target_errors():
+    X, Y = booster_data("multilabel_logistic", 60)
+    with pytest.raises(ValueError, match="Hinge.*has no multi-label form"):
+        BoostClassifier(loss="hinge").fit(X, Y)
+    with pytest.raises(ValueError, match="class_weight weighs the classes of one label per row"):
+        BoostClassifier(class_weight="balanced").fit(X, Y)
+    with pytest.raises(ValueError, match="takes an \\(n, k\\) matrix"):
+        BoostClassifier(loss="multilabel_logistic").fit(X, Y[:, 0])
+    with pytest.raises(ValueError, match="class probabilities as targets train soft_cross_entropy"):
+        BoostClassifier(loss="focal").fit(X, bl.SoftCrossEntropy().inverse_link(np.random.default_rng(0).normal(
+            size=(60, 3))))

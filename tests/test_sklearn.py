@@ -61,6 +61,12 @@ def default_estimators():
 
         yield from (BoostRegressor(reg()), BoostRegressor(reg(), loss="huber"), BoostClassifier(clf()),
                     BoostClassifier(clf(), loss="focal"), BoostClassifier(clf(), loss="softmax_cross_entropy"))
+        # two outputs per row, on CatBoost at 100 iterations: its multi-target objectives are called once
+        # per row (1000 iterations of the checks' ~100 fits would take minutes)
+        multi = None if booster == "lightgbm" else REGRESSORS[booster](
+            **DEFAULTS[booster], **({"iterations": 100} if booster == "catboost" else {}))
+        yield from (BoostRegressor(multi, loss="gaussian_nll"),
+                    BoostRegressor(multi and clone(multi), loss="multi_quantile"))
 
 
 # The boosters' own estimators, with their built-in losses and default parameters, fail scikit-learn's
@@ -76,9 +82,19 @@ WHY = {
 XFAIL_EQUIVALENCE = {("xgboost", "classifier"), ("catboost", "regressor"), ("catboost", "classifier")}
 
 
+# multi_quantile's secant floor (a tenth of the mean |r|) and per-round factors are float sums over the
+# rows, whose order differs between weighted and repeated rows; XGBoost's float32 leaf values then move by
+# an ulp or two (measured: 3e-6 relative, against the check's 1e-7)
+ROUNDING_REASON = ("sums over the rows in another order move XGBoost's float32 predictions by an ulp or two "
+                   "(measured 3e-6 relative; the check asks 1e-7)")
+
+
 def expected_failures(estimator):
     booster = "lightgbm" if estimator.estimator is None else type(estimator.estimator).__module__.partition(".")[0]
     kind = "classifier" if isinstance(estimator, BoostClassifier) else "regressor"
+    if booster == "xgboost" and estimator.loss == "multi_quantile":
+        return {"check_sample_weight_equivalence_on_dense_data": ROUNDING_REASON,
+                "check_sample_weight_equivalence_on_sparse_data": ROUNDING_REASON}
     if (booster, kind) not in XFAIL_EQUIVALENCE:
         return {}
     reason = WEIGHT_REASON.format(why=WHY[booster])

@@ -76,6 +76,11 @@ class BinaryLoss(Loss):
     def _no_multiclass_meaning(self, parameter: str, instead: str):
         return ValueError(f"{self}: {parameter} has no meaning for more than two classes; {instead}")
 
+    def multilabel_form(self):
+        """The loss of k labels per row this binary loss gives on each label (what ``BoostClassifier``
+        trains on an indicator matrix); None if it has none."""
+        return None
+
 
 class Logistic(BinaryLoss):
     """Logistic loss (binary cross-entropy) with optional ``pos_weight`` and ``label_smoothing``.
@@ -143,6 +148,15 @@ class Logistic(BinaryLoss):
             raise self._no_multiclass_meaning("soft_labels", "train on class labels")
         return SoftmaxCrossEntropy(label_smoothing=self.label_smoothing)
 
+    def multilabel_form(self):
+        """``MultilabelLogistic`` with the same ``pos_weight``; label smoothing and soft labels are refused."""
+        from .multioutput import MultilabelLogistic
+
+        if float(self.label_smoothing) != 0.0 or self.soft_labels:
+            raise ValueError(f"{self}: label_smoothing and soft_labels have no multi-label form here; "
+                             "train on 0/1 labels")
+        return MultilabelLogistic(pos_weight=self.pos_weight)
+
     def _loss(self, y, raw):
         t, pw = self._target(y), float(self.pos_weight)
         return pw * t * np.logaddexp(0.0, -raw) + (1.0 - t) * np.logaddexp(0.0, raw)
@@ -204,6 +218,12 @@ class Focal(BinaryLoss):
                 f"alpha={self.alpha!r} (the positive class's weight)",
                 "give per-class weights as MulticlassFocal(alpha=[...]) or class_weight instead")
         return MulticlassFocal(gamma=self.gamma, hessian="exact" if self.hessian == "exact" else "friedman")
+
+    def multilabel_form(self):
+        """``MultilabelFocal`` with the same ``alpha``, ``gamma`` and ``hessian``."""
+        from .multioutput import MultilabelFocal
+
+        return MultilabelFocal(alpha=self.alpha, gamma=self.gamma, hessian=self.hessian)
 
     def _loss(self, y, raw):
         _, _, _, q, logp = self._margin(y, raw)

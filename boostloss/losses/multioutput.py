@@ -51,8 +51,8 @@ class OutputsLink(Link):
 
     invertible = False
 
-    def __init__(self, name, inverse):
-        self.name, self._inverse = name, inverse
+    def __init__(self, name, inverse, probabilities=False):
+        self.name, self._inverse, self.gives_probabilities = name, inverse, probabilities
 
     def inverse(self, raw):
         return self._inverse(np.asarray(raw, dtype=np.float64))
@@ -61,7 +61,7 @@ class OutputsLink(Link):
         raise ValueError(f"the {self.name} link maps k raw scores to one prediction: it has no inverse")
 
     def __reduce__(self):
-        return type(self), (self.name, self._inverse)
+        return type(self), (self.name, self._inverse, self.gives_probabilities)
 
     def __eq__(self, other):
         return type(self) is type(other) and self.name == other.name
@@ -280,8 +280,8 @@ def _gaussian_start(x, w, owner):
     mean = weighted_mean(x, w)
     var = weighted_mean((x - mean) ** 2, w)
     if not var > 0:
-        raise ValueError(f"{owner}: the targets are constant (their weighted variance is 0): the "
-                         "likelihood has no maximum")
+        raise ValueError(f"{owner}: the targets of the {x.size} samples are constant (their weighted variance "
+                         "is 0): the likelihood has no maximum")
     return np.array([mean, np.clip(0.5 * math.log(var), -LOG_SCALE_BOUND, LOG_SCALE_BOUND)])
 
 
@@ -466,7 +466,7 @@ class GammaNLL(DistributionLoss):
         mean = weighted_mean(y, w)
         spread = math.log(mean) - weighted_mean(np.log(y), w)  # >= 0 (Jensen), 0 for constant targets
         if not spread > 0:
-            raise ValueError(f"{self}: the targets are constant: the likelihood has no maximum")
+            raise ValueError(f"{self}: the targets of the {y.size} samples are constant: the likelihood has no maximum")
 
         def excess(zeta):  # log k - psi(k) - spread, decreasing in zeta
             return float(-_psi_minus_log(np.array([math.exp(zeta)]))[0] - spread)
@@ -613,7 +613,7 @@ class _Multilabel(ColumnStack):
 
     target_columns = True
     domain = BINARY
-    link = OutputsLink("logit", special.expit)
+    link = OutputsLink("logit", special.expit, probabilities=True)
     binary = Logistic
 
     def _check_domain(self, y):
@@ -690,7 +690,7 @@ class SoftCrossEntropy(MultiOutputLoss):
     domain = BINARY
     rescaled = False
     hessian_policies = ("friedman", "exact")
-    link = OutputsLink("softmax", _softmax_rows)
+    link = OutputsLink("softmax", _softmax_rows, probabilities=True)
     ROW_SUM_TOLERANCE = 1e-4
 
     def __init__(self, hessian="friedman"):
