@@ -147,6 +147,8 @@ class RoundInputs:
         start a fresh round state (the one a new training run starts with). ``fixed`` and
         ``reduce``: as for ``scale`` and ``Loss.boosting_grad_hess``."""
         y = as_booster_floats(labels, self.loss, "targets")
+        if getattr(self.loss, "target_columns", False) and y.ndim == 1:  # (n, k) targets handed flattened
+            y = y.reshape(np.shape(raw)[0], -1)
         w = nonempty(weights)
         w = None if w is None else as_booster_floats(w, self.loss, "sample weights")
         key = (y.shape, y.dtype, None if w is None else (w.shape, w.dtype))
@@ -211,9 +213,11 @@ class LeafRefit:
     evaluation set. ``trees`` is the booster's side (see the adapters): ``count()``, the trees
     grown so far; ``leaves(data, tree)``, the leaf index of each row of ``data``;
     ``leaf_table(tree)``, the tree's stored leaf values (indexed by leaf) and its shrinkage;
-    ``store(tree, values)``. Objectives call ``train_scores`` every round, metrics ``offset``;
-    a tree is refitted by whichever comes first after it is grown (``sync``), so before anything
-    is evaluated on it.
+    ``store(tree, values)``; ``outputs``, the trees grown per round, one per output (a
+    multi-output loss: tree ``t`` scores output ``t % outputs``, refitted by
+    ``loss.leaf_values(..., output=t % outputs)``). Objectives call ``train_scores`` every round,
+    metrics ``offset``; a tree is refitted by whichever comes first after it is grown (``sync``),
+    so before anything is evaluated on it.
     """
 
     def __init__(self, loss, trees, train, labels, weights, key=None):
@@ -257,18 +261,32 @@ class LeafRefit:
         return self.before
 
     def sync(self) -> None:
-        """Refit the newest tree, if it has not been yet."""
-        if self.before is None or self.trees is None or self.trees.count() == self.done:
+        """Refit the newest round's trees, if they have not been yet."""
+        if self.before is None or self.trees is None:
             return
-        tree, train = self.done, self.sets[0]
-        leaves = np.asarray(self.trees.leaves(train.data, tree), dtype=np.int64)
-        stored, shrinkage = self.trees.leaf_table(tree)
-        fitted = self.loss.leaf_values(self.y, self.before, leaves, stored.size, self.w)
-        values = np.where(np.isnan(fitted), stored, shrinkage * fitted)
-        self.trees.store(tree, values)
-        self.changes[tree] = values - stored
-        self.done += 1
-        train.add(self.changes[tree][leaves], self.done)
+        outputs = getattr(self.trees, "outputs", 1)
+        while self.done < self.trees.count():
+            tree, train = self.done, self.sets[0]
+            leaves = np.asarray(self.trees.leaves(train.data, tree), dtype=np.int64)
+            stored, shrinkage = self.trees.leaf_table(tree)
+            by_output = {} if outputs == 1 else {"output": tree % outputs}
+            fitted = self.loss.leaf_values(self.y, self.before, leaves, stored.size, self.w, **by_output)
+            values = np.where(np.isnan(fitted), stored, shrinkage * fitted)
+            self.trees.store(tree, values)
+            self.changes[tree] = values - stored
+            self.done += 1
+            train.add(self._placed(tree, leaves), self.done)
+
+    def _placed(self, tree, leaves):
+        """The change of ``tree`` on rows in these ``leaves``: (n,), or with several outputs (n, k),
+        zero but in the tree's output's column."""
+        change = self.changes[tree][leaves]
+        outputs = getattr(self.trees, "outputs", 1)
+        if outputs == 1:
+            return change
+        placed = np.zeros((change.size, outputs))
+        placed[:, tree % outputs] = change
+        return placed
 
     def offset(self, which):
         """What to add to the booster's scores of a registered set: ``which`` is the data set
@@ -281,7 +299,7 @@ class LeafRefit:
         """``entry``'s offset, with the changes of the trees refitted since its last update."""
         for tree in range(max(entry.trees, self.first), self.done):
             leaves = np.asarray(self.trees.leaves(entry.data, tree), dtype=np.int64)
-            entry.add(self.changes[tree][leaves], tree + 1)
+            entry.add(self._placed(tree, leaves), tree + 1)
         entry.trees = self.done
         return entry.offset
 

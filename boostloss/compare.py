@@ -51,9 +51,12 @@ SINGLE_THREAD_ROWS = 20_000
 
 # --------------------------------------------------------------------------- tasks and losses
 def loss_task(loss: Loss) -> str:
-    """``"regression"``, ``"binary"`` or ``"multiclass"``: the task a loss is made for."""
+    """``"regression"``, ``"binary"``, ``"multiclass"``, ``"multilabel"`` or ``"soft labels"``: the task
+    a loss is made for."""
     if loss.is_multiclass:
         return "multiclass"
+    if loss.multi_output and loss.target_columns:
+        return "soft labels" if loss.link.name == "softmax" else "multilabel"
     return "binary" if isinstance(loss, BinaryLoss) else "regression"
 
 
@@ -128,6 +131,9 @@ def check_loss_for_task(loss: Loss, task: str, n_classes: int | None = None) -> 
     """ValueError unless ``loss`` can be trained on ``task`` (with ``n_classes`` classes)."""
     kind = loss_task(loss)
     name = spec(loss)
+    if loss.multi_output:
+        raise ValueError(f"loss {name!r} gives several outputs per row, which compare does not score yet; "
+                         "benchmarks/distributional.py scores them (NLL, CRPS, interval coverage, pinball, AUC)")
     if task == "regression" and kind != "regression":
         raise ValueError(f"loss {name!r} is a {kind} classification loss; the task is regression")
     if task in ("binary", "multiclass") and kind == "regression":

@@ -119,23 +119,30 @@ class _LightGBMTrees:
 
     before_iteration = True  # also the callback that hands over the Booster
 
-    def __init__(self):
+    def __init__(self, outputs=1):
         self.booster = None
+        self.outputs = outputs  # trees per iteration: tree t is output t % outputs of iteration t // outputs
 
     def __call__(self, env):
         self.booster = env.model
 
     def count(self) -> int:
-        return self.booster.current_iteration()
+        return self.booster.current_iteration() * self.outputs
 
     def leaves(self, data, tree):
         # with the booster's own thread count: OpenMP's default (all cores) would leave idle
         # threads spinning beside the training threads (measured 50x slower rounds)
         threads = {k: v for k, v in self.booster.params.items() if k in _THREADS}
-        return self.booster.predict(data, pred_leaf=True, start_iteration=tree, num_iteration=1, **threads).ravel()
+        key = (id(data), tree // self.outputs)  # one prediction per iteration serves its trees
+        if getattr(self, "_leaves", (None,))[0] != key:
+            leaves = self.booster.predict(data, pred_leaf=True, start_iteration=tree // self.outputs, num_iteration=1,
+                                          **threads)
+            self._leaves = (key, leaves.reshape(leaves.shape[0], -1))
+        return self._leaves[1][:, tree % self.outputs]
 
     def leaf_table(self, tree):
-        info = self.booster.dump_model(start_iteration=tree, num_iteration=1)["tree_info"][0]
+        info = self.booster.dump_model(start_iteration=tree // self.outputs,
+                                       num_iteration=1)["tree_info"][tree % self.outputs]
         values, nodes = np.empty(info["num_leaves"]), [info["tree_structure"]]
         while nodes:
             node = nodes.pop()
@@ -173,7 +180,7 @@ def _leaf_refit(loss, params, labels, weights, train, evals):
             or any(data is None or isinstance(data, (str, bytes)) or hasattr(data, "__fspath__")
                    for data, _, _ in [train, *evals])):
         return None, []
-    trees = _LightGBMTrees()
+    trees = _LightGBMTrees(int(params.get("num_class") or 1))
     refit = LeafRefit(loss, trees, train[0], labels, weights, key=train[1])
     for data, key, eval_labels in evals:
         refit.add(data, key, eval_labels)

@@ -131,6 +131,9 @@ def loss_curves(loss: Loss, x) -> dict:
     score of the true class among three, the others 0; derivatives are taken along it.
     """
     loss = get_loss(loss)
+    if loss.multi_output:
+        raise ValueError(f"{loss!r} gives several outputs per row; plot_loss draws losses of one score per row "
+                         "(or one per class)")
     x = np.asarray(x, dtype=np.float64)
     task = loss_task(loss)
     if task == "binary":

@@ -63,12 +63,13 @@ def _sample_weight(sample_weight, n: int, owner: str):
 
 
 def _native_wanted(prefer_native, loss) -> bool:
-    """``prefer_native``: True, False, or "auto": the booster's own loss for multiclass losses only
-    (where CatBoost's per-row Python objective is slowest; its regression twins differ in leaf
-    estimation and smoothing, e.g. its quantile is not equivariant under a change of the target's
-    units, and its ONNX export of its own binary losses does not reproduce the model)."""
+    """``prefer_native``: True, False, or "auto": the booster's own loss for multiclass and other
+    multi-output losses only (where CatBoost calls a Python objective once per row, its slowest
+    path: 36x its own MultiQuantile measured; its regression twins differ in leaf estimation and
+    smoothing, e.g. its quantile is not equivariant under a change of the target's units, and its
+    ONNX export of its own binary losses does not reproduce the model)."""
     if prefer_native == "auto":
-        return loss.is_multiclass
+        return loss.is_multiclass or loss.multi_output
     if not isinstance(prefer_native, bool):
         raise ValueError(f"prefer_native must be True, False or 'auto', got {prefer_native!r}")
     return prefer_native
@@ -251,7 +252,9 @@ class BoostRegressor(RegressorMixin, _BoostBase):
         native_loss``), at the built-in's speed, started from ``loss.init_score`` all the same;
         ``native_loss_`` names it (None: boostloss's objective trained). "auto": for multiclass
         losses only (``MultiClass``: CatBoost calls a Python multiclass objective once per row,
-        ~7x slower). True: also Logloss, Focal and the regression twins (RMSE, MAE, Quantile,
+        ~7x slower) and multi_quantile (``MultiQuantile``, started from CatBoost's own quantiles;
+        CatBoost calls a Python multi-output objective once per row too). True: also Logloss, Focal and
+        the regression twins (RMSE, MAE, Quantile,
         Expectile, Huber, LogCosh, Poisson, Tweedie), the same losses but not the same training
         (CatBoost's quantile is not equivariant under a change of the target's units; its ONNX
         export of its binary losses does not reproduce the model). False: always boostloss's

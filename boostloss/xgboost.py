@@ -76,6 +76,13 @@ def _info(dmatrix, field):
 _INFO: dict = {}  # field -> (XGBoost's description of a buffer, the array on it)
 
 
+def _labels(dmatrix) -> np.ndarray:
+    """A DMatrix's labels, (n,) or (n, k) for several targets (XGBoost 3.1 returns those flattened)."""
+    labels = dmatrix.get_label()
+    labels = labels.reshape(dmatrix.num_row(), -1) if labels.size else labels
+    return labels[:, 0] if labels.ndim == 2 and labels.shape[1] == 1 else labels
+
+
 class XGBoostObjective:
     """``obj(predt, dtrain)`` for ``xgb.train`` and ``obj(y_true, y_pred, *, sample_weight)``
     for the scikit-learn API. Returns ``(grad, hess)``, weighted, shaped like the margins, in
@@ -118,6 +125,9 @@ class XGBoostMetric:
         return self._value(first, second, nonempty(sample_weight))
 
     def _value(self, y, raw, w):
+        y, raw = np.asarray(y), np.asarray(raw)
+        if y.ndim == 1 and raw.ndim == 2 and raw.shape[1] > 1 and y.size == raw.size:  # (n, k) targets that
+            y = y.reshape(raw.shape)  # XGBoost 3.1 hands over flattened
         return self.metric.evaluate(y, raw, w, self.link)
 
 
@@ -127,22 +137,30 @@ class _XGBoostTrees:
     XGBoost has no setter for leaf values: ``write`` puts the new ones into the model's JSON
     once, after training (the scores of the rounds come from ``LeafRefit``)."""
 
-    def __init__(self):
+    def __init__(self, outputs=1):
         self.booster, self.values, self._slice = None, {}, (None, None)
+        self.outputs = outputs  # trees per round: tree t is output t % outputs of round t // outputs
 
     def count(self) -> int:
-        return self.booster.num_boosted_rounds()
+        return self.booster.num_boosted_rounds() * self.outputs
 
-    def _tree(self, tree):
-        if self._slice[0] != tree:
-            self._slice = (tree, self.booster[tree:tree + 1])
+    def _round(self, tree):
+        """The one-round slice of the model holding ``tree``."""
+        round_ = tree // self.outputs
+        if self._slice[0] != round_:
+            self._slice = (round_, self.booster[round_:round_ + 1])
         return self._slice[1]
 
     def leaves(self, data, tree):
-        return self._tree(tree).predict(data, pred_leaf=True).ravel()
+        key = (id(data), tree // self.outputs)  # one prediction per round serves its trees
+        if getattr(self, "_leaves", (None,))[0] != key:
+            leaves = self._round(tree).predict(data, pred_leaf=True)
+            self._leaves = (key, leaves.reshape(leaves.shape[0], -1))
+        return self._leaves[1][:, tree % self.outputs]
 
     def leaf_table(self, tree):
-        nodes = json.loads(self._tree(tree).save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"][0]
+        model = json.loads(self._round(tree).save_raw("json"))["learner"]["gradient_booster"]["model"]
+        nodes = model["trees"][tree % self.outputs]
         config = json.loads(self.booster.save_config())["learner"]["gradient_booster"]["tree_train_param"]
         return np.asarray(nodes["split_conditions"], dtype=np.float64), float(config["eta"])
 
@@ -168,13 +186,15 @@ class _XGBoostTrees:
 
 def _leaf_refit(loss, params, labels, weights, train, evals):
     """The ``LeafRefit`` of a run and its callback, or (None, None) where leaves are not refitted:
-    losses without refits, boosters other than gbtree (dart, gblinear) or with several trees
-    per round. ``train`` and each of ``evals`` are ``(DMatrix, key, labels)`` (``LeafRefit.add``)."""
+    losses without refits, boosters other than gbtree (dart, gblinear), with a forest per round
+    (``num_parallel_tree``) or vector leaves (``multi_strategy="multi_output_tree"``). ``train``
+    and each of ``evals`` are ``(DMatrix, key, labels)`` (``LeafRefit.add``)."""
     xgb = _xgb()
     if (not loss.refits_leaves or (params.get("booster") or "gbtree") != "gbtree"
-            or int(params.get("num_parallel_tree") or 1) != 1):
+            or int(params.get("num_parallel_tree") or 1) != 1
+            or params.get("multi_strategy") not in (None, "one_output_per_tree")):
         return None, None
-    trees = _XGBoostTrees()
+    trees = _XGBoostTrees(int(params.get("num_target") or 1))
     refit = LeafRefit(loss, trees, train[0], labels, weights, key=train[1])
     for data, key, eval_labels in evals:
         refit.add(data, key, eval_labels)
@@ -234,11 +254,11 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), custom_metric=N
     xgb = _xgb()
     loss = get_loss(loss)
     params = dict(params)
-    labels, weights = dtrain.get_label(), dtrain.get_weight()
+    labels, weights = _labels(dtrain), dtrain.get_weight()
     init = start_scores(loss, labels, weights, params.get("num_class"))
     check_feature_counts(loss, dtrain.num_col(), [data.num_col() for data, _ in evals])
     for data, _ in evals:
-        loss.validate(data.get_label(), nonempty(data.get_weight()))
+        loss.validate(_labels(data), nonempty(data.get_weight()))
     params.update(_outputs(loss, init, params))
     params.setdefault("disable_default_eval_metric", True)
     obj = objective(loss, boosting_scale(loss, labels, weights, init, per_round=True))

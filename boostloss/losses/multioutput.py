@@ -497,6 +497,18 @@ class ColumnStack(MultiOutputLoss):
         raise NotImplementedError
 
     @property
+    def refits_leaves(self) -> bool:
+        """Whether the parts refit their trees' leaves (``Loss.refits_leaves``): the adapters then
+        refit each output's trees as the part of that output does (``leaf_values(..., output=j)``)."""
+        return self.parts(1)[0].refits_leaves
+
+    def leaf_values(self, y, raw, leaves, n_leaves: int, sample_weight=None, output: int = 0) -> np.ndarray:
+        """``Loss.leaf_values`` of a tree of output ``output``: its part's, on that output's scores."""
+        y, raw = self._check_shapes(y, raw)
+        part, target, scores = self._columns(y, raw)[output]
+        return part.leaf_values(target, scores, leaves, n_leaves, sample_weight)
+
+    @property
     def rescaled(self):
         return self.parts(1)[0]._rescales_hessian()
 
@@ -576,8 +588,8 @@ class MultiQuantile(ColumnStack):
     ``hessian`` policy applies to all). ``alphas`` must be increasing. Predictions are the
     columns sorted along each row, so quantiles never cross (as XGBoost's and CatBoost's
     multi-quantile objectives); ``raw`` keeps the model's own order. Optimal constant: each
-    column's weighted ``alpha_j``-quantile. Leaves are not refitted (a refit needs one tree per
-    round; k outputs grow k trees or one vector leaf).
+    column's weighted ``alpha_j``-quantile. ``refit`` (default True): each output's trees get
+    ``Quantile``'s leaf refits (XGBoost with one tree per output, LightGBM; not vector leaves).
     """
 
     name = "multi_quantile"
@@ -585,9 +597,10 @@ class MultiQuantile(ColumnStack):
     link = OutputsLink("sorted_quantiles", _sorted)
     domain = REAL
 
-    def __init__(self, alphas=(0.1, 0.5, 0.9), hessian="secant"):
+    def __init__(self, alphas=(0.1, 0.5, 0.9), hessian="secant", refit=True):
         self.alphas = alphas
         self.hessian = hessian
+        self.refit = refit
         self._check_params()
 
     def _check_params(self):
@@ -605,7 +618,7 @@ class MultiQuantile(ColumnStack):
         return tuple(f"q{float(a):g}" for a in self.alphas)
 
     def parts(self, k=None):
-        return [Quantile(float(a), hessian=self.hessian, refit=False) for a in self.alphas]
+        return [Quantile(float(a), hessian=self.hessian, refit=self.refit) for a in self.alphas]
 
 
 class _Multilabel(ColumnStack):
