@@ -508,3 +508,18 @@ def test_classifier_column_target_errors():
     with pytest.raises(ValueError, match="class probabilities as targets train soft_cross_entropy"):
         BoostClassifier(loss="focal").fit(X, bl.SoftCrossEntropy().inverse_link(np.random.default_rng(0).normal(
             size=(60, 3))))
+
+
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+def test_multi_quantile_refits_each_outputs_trees_as_separate_quantile_models(booster):
+    """Each output's trees get Quantile's leaf refits: the model scores each level about as three
+    refitted quantile models do, and differently from the same model without refits."""
+    X, y = booster_data("multi_quantile", 400)
+    alphas = (0.1, 0.5, 0.9)
+    one = fit(booster, bl.MultiQuantile(alphas), X, y, rounds=20)[0](X)
+    plain = fit(booster, bl.MultiQuantile(alphas, refit=False), X, y, rounds=20)[0](X)
+    for j, alpha in enumerate(alphas):
+        separate = fit(booster, bl.Quantile(alpha), X, y, rounds=20)[0](X)
+        ratio = bl.Quantile(alpha).loss(y, one[:, j]).mean() / bl.Quantile(alpha).loss(y, separate).mean()
+        assert 0.97 < ratio < 1.03, (alpha, ratio)
+    assert np.abs(one - plain).max() > 1e-3
