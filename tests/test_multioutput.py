@@ -174,11 +174,18 @@ def test_multi_quantile_columns_are_quantile_losses_and_predictions_never_cross(
     assert loss.output_names == ("q0.05", "q0.5", "q0.95")
 
 
-@pytest.mark.parametrize("alphas, problem", [([0.9, 0.1], "increasing"), ([0.1, 1.2], "alpha"), ([], "sequence"),
-                                             (0.5, "sequence")])
+@pytest.mark.parametrize("alphas, problem", [([0.9, 0.1], "increasing"), ([0.1, 1.2], r"alphas\[1\] must lie"),
+                                             ([], "sequence"), (0.5, "sequence")])
 def test_multi_quantile_bad_alphas(alphas, problem):
-    with pytest.raises(ValueError, match=problem):
+    with pytest.raises(ValueError, match=f"MultiQuantile: .*{problem}"):
         bl.MultiQuantile(alphas=alphas)
+
+
+@pytest.mark.parametrize("params, problem", [({"gamma": -1}, "gamma"), ({"alpha": 1.0}, "alpha"),
+                                             ({"hessian": "unit"}, "hessian")])
+def test_multilabel_focal_bad_parameters_name_it(params, problem):
+    with pytest.raises(ValueError, match=f"MultilabelFocal: {problem}"):
+        bl.MultilabelFocal(**params)
 
 
 def test_multi_quantile_by_name():

@@ -34,6 +34,7 @@ from .base import (
     as_float_array,
     as_raw_scores,
     check_finite,
+    check_open_interval,
     check_positive,
     check_sample_weight,
     weighted_mean,
@@ -607,8 +608,8 @@ class MultiQuantile(ColumnStack):
         alphas = np.asarray(self.alphas, dtype=np.float64) if np.ndim(self.alphas) == 1 else None
         if alphas is None or alphas.size < 1:
             raise ValueError(f"MultiQuantile: alphas must be a sequence of quantile levels, got {self.alphas!r}")
-        for alpha in self.alphas:
-            Quantile(alpha)  # its own check of 0 < alpha < 1
+        for i, alpha in enumerate(self.alphas):
+            check_open_interval(type(self).__name__, f"alphas[{i}]", alpha, 0.0, 1.0)
         if alphas.size > 1 and not (np.diff(alphas) > 0).all():
             raise ValueError(f"MultiQuantile: alphas must be increasing, got {list(self.alphas)}")
         super()._check_params()
@@ -681,7 +682,9 @@ class MultilabelFocal(_Multilabel):
         self._check_params()
 
     def _check_params(self):
-        Focal(self.alpha, self.gamma, self.hessian)  # its own checks
+        check_open_interval(type(self).__name__, "alpha", self.alpha, 0.0, 1.0)
+        check_positive(type(self).__name__, "gamma", self.gamma, allow_zero=True)
+        super()._check_params()
 
 
 # --------------------------------------------------------------------------- soft labels
