@@ -147,7 +147,7 @@ class RoundInputs:
         start a fresh round state (the one a new training run starts with). ``fixed`` and
         ``reduce``: as for ``scale`` and ``Loss.boosting_grad_hess``."""
         y = as_booster_floats(labels, self.loss, "targets")
-        if getattr(self.loss, "target_columns", False) and y.ndim == 1:  # (n, k) targets handed flattened
+        if self.loss.target_columns and y.ndim == 1:  # (n, k) targets handed flattened
             y = y.reshape(np.shape(raw)[0], -1)
         w = nonempty(weights)
         w = None if w is None else as_booster_floats(w, self.loss, "sample weights")

@@ -252,8 +252,8 @@ _MULTI: dict = {}
 
 def __getattr__(name):
     if name in ("CatBoostMultiOutputObjective", "CatBoostMultiOutputMetric"):
-        return dict(zip(("CatBoostMultiOutputObjective", "CatBoostMultiOutputMetric"), _multi_output_classes(),
-                        strict=True))[name]
+        _multi_output_classes()
+        return _MULTI[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -423,7 +423,9 @@ def train(loss, params, pool, *, eval_set=None, prefer_native=False, **fit_kwarg
     ``params`` set them (see ``_objective_defaults``).
     Labels and weights are validated first. Other keyword arguments go to ``CatBoost.fit``.
     Where every feature of a numeric ``pool`` is constant (CatBoost refuses to train) the model
-    is the optimal constant (``_fit_constant``).
+    is the optimal constant (``_fit_constant``). Multi-output losses (``Loss.multi_output``): the
+    start is added to the scores by the objective and metric (``_start_in_scores``), as CatBoost
+    refuses multi-dimensional baselines; build the pools with ``pool(X, y, loss)``.
     """
     catboost = _catboost()
     loss = get_loss(loss)

@@ -267,7 +267,7 @@ def check_derivatives(loss, *, strict: bool = False, rtol: float = 1e-6, y=None,
     if y is None:
         y, raw = derivative_grid(loss)
     y = np.asarray(y, dtype=np.float64)
-    y = y if getattr(loss, "target_columns", False) else y.ravel()  # (n, k) targets stay a matrix
+    y = y if loss.target_columns else y.ravel()  # (n, k) targets stay a matrix
     raw = np.asarray(raw, dtype=np.float64)
     report = DerivativeReport(loss=repr(loss), rtol=rtol, points=raw.shape[0])
     loss = loss.frozen_at(y, raw)  # GHM: its weights held, as its derivatives hold them

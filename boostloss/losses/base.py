@@ -393,6 +393,7 @@ class Loss(Parametrized):
     hessian_policies: tuple[str, ...] = ("exact",)
     is_multiclass = False
     multi_output = False  # True for losses of several raw scores per row other than the classes' (multioutput.py)
+    target_columns = False  # True for losses of (n, k) targets, one column per output (multioutput.py)
     gradient_can_vanish = False  # True when g is exactly 0 on rows past a margin (the margin losses)
     round_statistic = False  # True when the gradients depend on a statistic of the whole round (GHM)
     __array_ufunc__ = None  # so that ``np.float64(0.7) * loss`` is ``Loss.__rmul__``, not an object array
