@@ -568,6 +568,9 @@ class _DaskBoostBase(BaseEstimator):
         booster = _booster_name(estimator)
         self._check_estimator_kind(estimator)
         self.loss_ = self._loss_for_booster(clone(get_loss(self.loss)))
+        if self.loss_.multi_output:
+            raise ValueError(f"{self.loss_}: losses of several outputs per row do not train on Dask yet; use "
+                             "boostloss.sklearn's estimators on one machine")
         if booster == "lightgbm" and self.loss_.round_statistic:
             raise ValueError(f"{self.loss_}: its row weights are a statistic of each whole round, which LightGBM's "
                              "Dask workers cannot sum for a Python objective; use a DaskXGBRegressor or "

@@ -464,3 +464,10 @@ def test_ghm_density_is_summed_over_the_xgboost_workers_and_refused_on_lightgbms
         LossMetric(loss).evaluate(local["binary"], raw, local["w"]), rel=1e-6)
     with pytest.raises(ValueError, match="GHM.*LightGBM's Dask workers"):
         bld.BoostClassifier(BOOSTERS["lightgbm"][1](), loss).fit(arrays["X"], arrays["binary"])
+
+
+def test_multi_output_losses_are_refused_on_dask(client):
+    X = da.from_array(np.random.default_rng(0).normal(size=(100, 3)), chunks=50)
+    y = da.from_array(np.random.default_rng(1).normal(size=100), chunks=50)
+    with pytest.raises(ValueError, match="several outputs per row do not train on Dask yet"):
+        bl.dask.BoostRegressor(loss="gaussian_nll").fit(X, y)
