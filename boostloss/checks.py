@@ -154,7 +154,7 @@ def _multi_output_grid(loss):
     """Column targets (three columns): every 0/1 row, or random probability rows (soft labels), with
     score rows whose scores and spreads reach 0.3 to 690. Shared targets: each accepted target with each output at a
     residual from ``RESIDUALS`` (a distribution's location, on ``log y`` for the log-normal and gamma, beside
-    every log-scale or log-shape in ``LOG_SCALES``)."""
+    every log-scale or log-shape in ``LOG_SCALES``; integer targets for count distributions)."""
     rng = np.random.default_rng(0)
     scales = (0.3, 1, 3, 8, 20, 50, 300, MARGINS[-1])
     if loss.target_columns:
@@ -169,6 +169,8 @@ def _multi_output_grid(loss):
     k = loss.n_outputs()
     location = getattr(loss, "_raw_location", lambda v: v)
     if hasattr(loss, "predict_distribution"):
+        if getattr(loss, "counts", False):  # a count distribution: integer targets
+            targets = targets[targets == np.floor(targets)]
         y, r, eta = (a.ravel() for a in np.meshgrid(targets, RESIDUALS, LOG_SCALES))
         return y, np.column_stack([location(y) + r, eta])
     y, r = (a.ravel() for a in np.meshgrid(targets, RESIDUALS))

@@ -17,7 +17,8 @@ LOSSES = {cls.name: cls for cls in (
     L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
     L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy, L.MulticlassHinge,
     L.MulticlassSquaredHinge,
-    L.GaussianNLL, L.LogNormalNLL, L.GammaNLL, L.MultiQuantile, L.MultilabelLogistic, L.MultilabelFocal,
+    L.GaussianNLL, L.LogNormalNLL, L.GammaNLL, L.NegativeBinomialNLL,
+    L.MultiQuantile, L.MultilabelLogistic, L.MultilabelFocal,
     L.SoftCrossEntropy,
 )}
 METRICS = {cls.name: cls for cls in (M.MAE, M.RMSE, M.MAPE, M.SMAPE, M.Pinball, M.R2, M.MSLE, M.RMSLE,

@@ -148,7 +148,7 @@ def multiclass_margin_case(loss):
 def distribution_case(loss, targets=(-1e3, -2.5, 0.0, 1.7, 1e3)):
     """Location ``loc(y) + r`` (on ``log y`` but for the normal) beside log-scales (shapes) from -5 to 8."""
     y, r, eta = (a.ravel() for a in np.meshgrid(np.array(targets, float), RESIDUALS, [-5.0, -1.0, 0.0, 2.0, 8.0]))
-    location = y if loss.name == "gaussian_nll" else np.log(y)
+    location = y if loss.name == "gaussian_nll" else np.log(np.maximum(y, 0.5))
     return loss, y, np.column_stack([location + r, eta]), np.full(y.size, 1e-3), np.ones(y.size, bool)
 
 
@@ -235,6 +235,9 @@ CASES = {
     "lognormal_nll": lambda: distribution_case(bl.LogNormalNLL(), targets=(1e-3, 0.5, 3.0, 1e3)),
     "gamma_nll": lambda: distribution_case(bl.GammaNLL(), targets=(1e-3, 0.5, 3.0, 1e3)),
     "gamma_nll(exact)": lambda: distribution_case(bl.GammaNLL(hessian="exact"), targets=(1e-3, 0.5, 3.0, 1e3)),
+    "negative_binomial_nll": lambda: distribution_case(bl.NegativeBinomialNLL(), targets=(0.0, 1.0, 4.0, 60.0)),
+    "negative_binomial_nll(exact)": lambda: distribution_case(bl.NegativeBinomialNLL(hessian="exact"),
+                                                              targets=(0.0, 1.0, 4.0, 60.0)),
     "multi_quantile": lambda: multi_quantile_case(bl.MultiQuantile()),
     "multilabel_logistic": lambda: column_targets_case(bl.MultilabelLogistic(), BINARY_ROWS),
     "multilabel_logistic(pw=3)": lambda: column_targets_case(bl.MultilabelLogistic(pos_weight=3.0), BINARY_ROWS),

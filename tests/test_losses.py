@@ -39,6 +39,8 @@ def sample(loss, n, rng):
         return np.vstack([[0, 0, 0], [1, 1, 1], (rng.random((n - 2, 3)) < [0.3, 0.5, 0.7])]).astype(float)
     if loss.name in ("lognormal_nll", "gamma_nll"):
         return rng.lognormal(1.0, 0.7, n)
+    if loss.name == "negative_binomial_nll":
+        return rng.negative_binomial(1.5, 0.3, n).astype(float)
     if loss.is_multiclass:
         return rng.choice(3, n, p=[0.5, 0.3, 0.2]).astype(float)
     if loss.domain == bl.Logistic.domain:

@@ -14,13 +14,16 @@ from scipy import integrate, stats
 import boostloss as bl
 
 RNG = np.random.default_rng(11)
-DISTRIBUTIONS = [bl.GaussianNLL(), bl.LogNormalNLL(), bl.GammaNLL()]
+DISTRIBUTIONS = [bl.GaussianNLL(), bl.LogNormalNLL(), bl.GammaNLL(), bl.NegativeBinomialNLL()]
+WITH_CRPS = DISTRIBUTIONS[:3]
 
 
 def scored_rows(loss, n=6):
     """Targets and raw scores of ``n`` rows of a distribution loss, at plausible parameters."""
     y = RNG.lognormal(1.0, 0.5, n)
-    location = y if loss.name == "gaussian_nll" else np.log(y)
+    if loss.name == "negative_binomial_nll":
+        y = np.round(y)
+    location = y if loss.name == "gaussian_nll" else np.log(np.maximum(y, 0.5))
     return y, np.column_stack([location + RNG.normal(0, 0.3, n), RNG.normal(0.0, 0.5, n)])
 
 
@@ -58,7 +61,7 @@ def test_distribution_parameters_are_the_documented_ones():
     np.testing.assert_allclose(dist.cdf(dist.quantile(0.3)), 0.3)
 
 
-@pytest.mark.parametrize("loss", DISTRIBUTIONS, ids=repr)
+@pytest.mark.parametrize("loss", WITH_CRPS, ids=repr)
 def test_crps_closed_form_is_the_integral(loss):
     """CRPS(F, y) = integral of (F(x) - 1{x >= y})^2 dx, computed numerically per row."""
     y, raw = scored_rows(loss, 4)
@@ -97,7 +100,60 @@ def test_start_is_the_maximum_likelihood_fit(loss, fit):
     np.testing.assert_allclose(loss.init_score(y), fit(y), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("loss", DISTRIBUTIONS, ids=repr)
+def test_negative_binomial_start_is_the_maximum_likelihood_fit():
+    """The weighted mean, and the dispersion maximising scipy's log-pmf; Poisson-like counts
+    (variance <= mean) take the bound, and all-zero counts raise."""
+    from scipy import optimize
+
+    loss = bl.NegativeBinomialNLL()
+    y = stats.nbinom.rvs(1.5, 1.5 / (1.5 + 4.0), size=3000, random_state=np.random.default_rng(2)).astype(float)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, y.size)
+    mean = np.average(y, weights=w)
+
+    def nll(xi):
+        r = np.exp(-xi)
+        return -np.sum(w * stats.nbinom.logpmf(y, r, r / (r + mean)))
+
+    best = optimize.minimize_scalar(nll, bounds=(-5, 5), method="bounded", options={"xatol": 1e-10}).x
+    np.testing.assert_allclose(loss.init_score(y, w), [np.log(mean), best], atol=1e-6)
+    assert loss.init_score(np.tile([2.0, 3.0, 4.0], 50))[1] == -12.0  # variance below the mean
+    with pytest.raises(ValueError, match="NegativeBinomialNLL.*all targets are zero"):
+        loss.init_score(np.zeros(4))
+
+
+def test_negative_binomial_fisher_quadrature_matches_the_exact_series():
+    """The dispersion's Fisher information against r^2 (sum_j P(Y > j) / (r + j)^2 - mu / (r (r + mu)))
+    summed over the support; towards large means it tends to the gamma's r (r psi'(r) - 1)."""
+    from scipy import special
+
+    from boostloss.losses.multioutput import _negative_binomial_fisher
+
+    for mu in (0.1, 1.0, 10.0, 100.0):
+        for alpha in (0.01, 0.3, 1.0, 10.0):
+            r = 1.0 / alpha
+            j = np.arange(0, int(stats.nbinom.ppf(1 - 1e-16, r, r / (r + mu))) + 2000)
+            exact = r * r * (np.sum(stats.nbinom.sf(j, r, r / (r + mu)) / (r + j) ** 2) - mu / (r * (r + mu)))
+            ours = _negative_binomial_fisher(np.array([mu]), np.array([r]))[0]
+            assert ours == pytest.approx(exact, rel=0.01), (mu, alpha)
+    r = np.array([0.5, 2.0])
+    np.testing.assert_allclose(_negative_binomial_fisher(np.full(2, 1e9), r), r * (r * special.polygamma(1, r) - 1),
+                               rtol=1e-3)
+
+
+def test_negative_binomial_predictions_are_scipys():
+    raw = np.array([[np.log(4.0), np.log(0.5)], [0.0, -12.0]])
+    dist = bl.NegativeBinomialNLL().predict_distribution(raw)
+    np.testing.assert_allclose(dist.mean, [4.0, 1.0])
+    np.testing.assert_allclose(dist.std ** 2, [4.0 + 0.5 * 16.0, 1.0 + np.exp(-12.0)])
+    np.testing.assert_allclose(dist.logpdf([3.0, 0.0]), stats.nbinom.logpmf([3, 0], [2.0, np.exp(12.0)],
+                                                                          [2.0 / 6.0, 1 / (1 + np.exp(-12.0))]))
+    with pytest.raises(ValueError, match="no closed-form CRPS"):
+        dist.crps([3.0, 0.0])
+    with pytest.raises(ValueError, match=r"NegativeBinomialNLL.*1 of 3 rows.*\[0, inf\)"):
+        bl.NegativeBinomialNLL().validate([1.0, -1.0, 3.0])
+
+
+@pytest.mark.parametrize("loss", WITH_CRPS, ids=repr)
 def test_constant_targets_have_no_maximum_likelihood(loss):
     with pytest.raises(ValueError, match=f"{type(loss).__name__}.*constant"):
         loss.init_score(np.full(5, 2.0))
@@ -263,8 +319,8 @@ xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")
 catboost = pytest.importorskip("catboost")
 
-BOOSTER_LOSSES = ["gaussian_nll", "lognormal_nll", "gamma_nll", "multi_quantile", "multilabel_logistic",
-                  "multilabel_focal", "soft_cross_entropy"]
+BOOSTER_LOSSES = ["gaussian_nll", "lognormal_nll", "gamma_nll", "negative_binomial_nll", "multi_quantile",
+                  "multilabel_logistic", "multilabel_focal", "soft_cross_entropy"]
 
 
 def booster_data(name, n=400, seed=3, signal=2.0):
@@ -278,6 +334,9 @@ def booster_data(name, n=400, seed=3, signal=2.0):
         return X, (rng.random((n, 3)) < 1 / (1 + np.exp(-signal * f))).astype(float)
     if name == "soft_cross_entropy":
         return X, bl.SoftCrossEntropy().inverse_link(2 * f)
+    if name == "negative_binomial_nll":
+        mu = np.exp(1.0 + 0.6 * f[:, 0])
+        return X, rng.negative_binomial(2.0, 2.0 / (2.0 + mu)).astype(float)
     y = 3.0 * f[:, 0] + np.exp(0.5 * f[:, 1]) * rng.normal(size=n)
     return X, (np.exp(0.3 * y) if name in ("lognormal_nll", "gamma_nll") else 50.0 + y)
 

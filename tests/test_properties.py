@@ -71,7 +71,7 @@ def targets(loss, width, k):
         return st.integers(0, k - 1).map(float)
     if isinstance(loss.link, LogitLink):
         return st.sampled_from([0.0, 1.0])
-    if loss.name in ("poisson", "tweedie"):
+    if loss.name in ("poisson", "tweedie", "negative_binomial_nll"):
         return st.floats(0, 1e6, **f)
     if loss.name == "gamma":
         return st.floats(1e-300 if width == 64 else 0.0, 1e6, exclude_min=width == 32, **f)

@@ -29,6 +29,7 @@ from .multioutput import (
     MultilabelFocal,
     MultilabelLogistic,
     MultiQuantile,
+    NegativeBinomialNLL,
     Predictive,
     SoftCrossEntropy,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "ModifiedHuber", "Perceptron",
     "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "MulticlassHinge",
     "MulticlassSquaredHinge", "class_balanced_weights",
-    "GaussianNLL", "LogNormalNLL", "GammaNLL", "MultiQuantile", "MultilabelLogistic", "MultilabelFocal",
+    "GaussianNLL", "LogNormalNLL", "GammaNLL", "NegativeBinomialNLL",
+    "MultiQuantile", "MultilabelLogistic", "MultilabelFocal",
     "SoftCrossEntropy", "Predictive",
 ]
