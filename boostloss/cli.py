@@ -28,6 +28,7 @@ from . import __version__
 from ._booster import install_hint
 from .compare import (
     BOOSTERS,
+    DISTRIBUTION_SCORES,
     SCIKIT_LEARN_SCORES,
     TASKS,
     compare_losses,
@@ -112,7 +113,7 @@ def describe_losses() -> list[dict]:
             "parameters": _parameters(cls), "hessian_policies": list(cls.hessian_policies),
             "link": loss.link.name, "targets": _targets(loss), "formula": _formula(name, cls, LOSS_FORMULAS),
         })
-    order = (*TASKS, "multilabel", "soft labels")  # the tasks of the multi-output losses, which compare does not take
+    order = (*TASKS, "multilabel", "soft labels")  # multi-output losses on (n, k) targets, which compare does not take
     return sorted(out, key=lambda entry: order.index(entry["task"]))  # stable: registry order within a task
 
 
@@ -127,6 +128,13 @@ def describe_metrics() -> list[dict]:
         out.append({"name": name, "class": "scikit-learn", "parameters": {}, "tasks": tasks,
                     "higher_is_better": scikit_learn_score_direction(name),
                     "formula": f"{formula} (compare only; {tasks})"})
+    for name, (higher, needs, _, formula) in DISTRIBUTION_SCORES.items():
+        entry = {"name": name, "class": "compare", "parameters": {"level": 0.9} if needs == "interval" else {},
+                 "tasks": "regression", "higher_is_better": bool(higher),
+                 "formula": f"{formula} (compare only; losses that predict a {needs})"}
+        if higher is None:
+            entry["better"] = "closest to level"
+        out.append(entry)
     return out
 
 
@@ -182,8 +190,8 @@ def run_list(args) -> int:
     _print_table(("name", "task", "link", "targets", "parameters (defaults; hessian: default first)", "formula"), rows)
     print()
     print("Metrics (every loss is a metric too: its mean)")
-    rows = [(e["name"], "higher" if e["higher_is_better"] else "lower", _format_parameters(e), e["formula"])
-            for e in metrics]
+    rows = [(e["name"], e.get("better") or ("higher" if e["higher_is_better"] else "lower"), _format_parameters(e),
+             e["formula"]) for e in metrics]
     _print_table(("name", "better", "parameters", "formula"), rows)
     print()
     print("PyTorch and Keras names")
@@ -429,9 +437,10 @@ def print_comparison(result) -> None:
         cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         print("  ".join(cells))
     print()
-    direction = "higher" if result.higher_is_better[result.metrics[0]] else "lower"
     print(f"mean {pm} standard deviation over {result.n_splits} folds; * best; fit time per fold")
-    print(f"best by {result.metrics[0]} ({direction} is better): {result.best()}")
+    if any(not np.isfinite(result.mean(loss, m)) for loss in result.losses for m in result.metrics):
+        print("n/a: the loss predicts no such thing (probabilities, a distribution, or the interval's quantiles)")
+    print(f"best by {result.metrics[0]} ({result.direction(result.metrics[0])} is better): {result.best()}")
 
 
 def _decimals(values) -> int:

@@ -9,9 +9,12 @@
 Each loss is fitted through ``boostloss.sklearn.BoostRegressor`` / ``BoostClassifier`` on the
 same ``KFold`` (regression) or ``StratifiedKFold`` (classification) splits. Regression metrics
 are ``boostloss`` metrics (``bl.get_metric(name).score(y, pred)``: ``mae``, ``rmse``, ``r2``,
-``smape``, ``pinball:alpha=0.9``, any loss by name); classification metrics are scikit-learn's
-on the predicted probabilities (``log_loss``, ``roc_auc``, ``accuracy``, ...), boostloss's
-(``brier``, ``f1``, ``kl_div``) and any classification loss by name.
+``smape``, ``pinball:alpha=0.9``, any loss by name) of ``predict``, and for the losses that predict
+a distribution or quantiles (``gaussian_nll``, ``multi_quantile``, ...) the scores of
+``DISTRIBUTION_SCORES`` (``nll``, ``crps``, ``coverage:level=0.9``, ``interval_width:level=0.9``);
+classification metrics are scikit-learn's on the predicted probabilities (``log_loss``,
+``roc_auc``, ``accuracy``, ...), boostloss's (``brier``, ``f1``, ``kl_div``) and any
+classification loss by name.
 
 Categorical features: pandas ``category`` columns go to the booster natively (LightGBM reads
 them itself; XGBoost gets ``enable_categorical=True``; CatBoost gets them as ``cat_features``,
@@ -34,6 +37,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from ._booster import categorical_columns
 from .losses.base import Loss
 from .losses.binary import BinaryLoss
+from .losses.multioutput import DistributionLoss, MultiQuantile
 from .metrics import LossMetric
 from .registry import get_loss, get_metric, parse_spec, spec
 
@@ -44,6 +48,8 @@ DEFAULT_METRICS = {
     "binary": ("log_loss", "roc_auc", "accuracy"),
     "multiclass": ("log_loss", "accuracy"),
 }
+# regression metrics when a loss predicts a distribution or quantiles (``predictive``)
+DISTRIBUTION_METRICS = ("mae", "rmse", "nll", "crps", "coverage:level=0.8", "interval_width:level=0.8")
 # Booster threads: on small data one thread per fit is several times faster than many
 # (thread start-up dominates); above this many rows the booster's own default applies.
 SINGLE_THREAD_ROWS = 20_000
@@ -131,9 +137,9 @@ def check_loss_for_task(loss: Loss, task: str, n_classes: int | None = None) -> 
     """ValueError unless ``loss`` can be trained on ``task`` (with ``n_classes`` classes)."""
     kind = loss_task(loss)
     name = spec(loss)
-    if loss.multi_output:
-        raise ValueError(f"loss {name!r} gives several outputs per row, which compare does not score yet; "
-                         "benchmarks/distributional.py scores them (NLL, CRPS, interval coverage, pinball, AUC)")
+    if kind in ("multilabel", "soft labels"):
+        raise ValueError(f"loss {name!r} is a {kind} loss, trained on (n, k) targets; compare takes one target "
+                         "column (fit BoostClassifier on the indicator or probability matrix instead)")
     if task == "regression" and kind != "regression":
         raise ValueError(f"loss {name!r} is a {kind} classification loss; the task is regression")
     if task in ("binary", "multiclass") and kind == "regression":
@@ -144,10 +150,19 @@ def check_loss_for_task(loss: Loss, task: str, n_classes: int | None = None) -> 
                          "(use softmax_cross_entropy or multiclass_focal)")
 
 
+def predictive(loss: Loss) -> bool:
+    """Whether a regression loss predicts a distribution or quantiles (its regressor has
+    ``predict_interval``), so ``DISTRIBUTION_SCORES`` apply."""
+    return isinstance(loss, (DistributionLoss, MultiQuantile))
+
+
 # --------------------------------------------------------------------------- metrics
 @dataclass(frozen=True)
 class Scorer:
-    """A named score of predictions (regression) or class probabilities ``(n, k)`` (classification)."""
+    """A named score of predictions (regression) or class probabilities ``(n, k)`` (classification);
+    ``needs`` ``"distribution"`` scores a ``Predictive``, ``"interval"`` the ``(lower, upper)``
+    central interval of ``level``. ``best_at``: the value that is best (coverage: its level),
+    where neither higher nor lower is."""
 
     name: str
     higher_is_better: bool
@@ -155,9 +170,59 @@ class Scorer:
     # False when class scores in the columns serve as well as probabilities (ranks, argmax), so
     # the score exists for a margin loss that gives no probabilities (hinge, perceptron)
     needs_probabilities: bool = True
+    needs: str = "prediction"
+    level: float | None = None
+    best_at: float | None = None
 
     def __call__(self, y, pred) -> float:
         return float(self.func(y, pred))
+
+
+def _negative_log_likelihood(y, dist):
+    return -float(np.mean(dist.logpdf(y)))
+
+
+def _crps(y, dist):
+    try:
+        return float(np.mean(dist.crps(y)))
+    except ValueError:  # no closed form (negative binomial)
+        return np.nan
+
+
+def _coverage(y, bounds):
+    return float(np.mean((bounds[0] <= y) & (y <= bounds[1])))
+
+
+def _width(y, bounds):
+    return float(np.mean(bounds[1] - bounds[0]))
+
+
+# scores of a predicted distribution or central interval: name -> (higher is better, needs, score, formula);
+# a loss that predicts neither (or, for multi_quantile, not the interval's levels) scores n/a
+DISTRIBUTION_SCORES = {
+    "nll": (False, "distribution", _negative_log_likelihood,
+            "mean negative log-density (log-probability for counts) of y under the predicted distribution"),
+    "crps": (False, "distribution", _crps,
+             "mean continuous ranked probability score, closed form (gaussian, lognormal, gamma)"),
+    "coverage": (None, "interval", _coverage,
+                 "share of y inside the central interval of level=0.9 (best: closest to level)"),
+    "interval_width": (False, "interval", _width, "mean width of the central interval of level=0.9"),
+}
+
+
+def _distribution_scorer(name: str) -> Scorer:
+    base, params = parse_spec(name)
+    higher, needs, func, _ = DISTRIBUTION_SCORES[base]
+    level = None
+    if needs == "interval":
+        level = params.pop("level", 0.9)
+        if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+            raise ValueError(f"metric {name!r}: level must be a number in (0, 1), got {level!r}")
+    if params:
+        raise ValueError(f"metric {base!r} has no parameter {', '.join(map(repr, params))}"
+                         + ("; it takes level" if needs == "interval" else ""))
+    return Scorer(name, bool(higher), func, needs=needs, level=None if level is None else float(level),
+                  best_at=float(level) if higher is None else None)
 
 
 def _positive(proba):
@@ -197,6 +262,8 @@ def scikit_learn_score_direction(name: str) -> bool:
 
 def get_scorer(name: str, task: str) -> Scorer:
     """The scorer for a metric name on a task; ValueError naming the choices otherwise."""
+    if task == "regression" and parse_spec(name)[0] in DISTRIBUTION_SCORES:
+        return _distribution_scorer(name)
     if task == "regression":
         metric = get_metric(name)
         if isinstance(metric, LossMetric) and loss_task(metric.loss) != "regression":
@@ -324,6 +391,7 @@ class Comparison:
     higher_is_better: dict[str, bool]
     scores: dict[str, dict[str, np.ndarray]]
     fit_times: dict[str, np.ndarray]
+    best_at: dict[str, float] = field(default_factory=dict)  # metrics best at a value (coverage: its level)
 
     def mean(self, loss: str, metric: str) -> float:
         return float(np.mean(self.scores[loss][metric]))
@@ -335,9 +403,18 @@ class Comparison:
     def best(self, metric: str | None = None) -> str:
         """The loss with the best mean on ``metric`` (default: the first metric)."""
         metric = metric or self.metrics[0]
+        target = self.best_at.get(metric)
         sign = -1.0 if self.higher_is_better[metric] else 1.0
         scored = [loss for loss in self.losses if np.isfinite(self.mean(loss, metric))]
+        if target is not None:
+            return min(scored or self.losses, key=lambda loss: abs(self.mean(loss, metric) - target))
         return min(scored or self.losses, key=lambda loss: sign * self.mean(loss, metric))
+
+    def direction(self, metric: str) -> str:
+        """``"higher"``, ``"lower"`` or ``"closest to <value>"``: which mean of ``metric`` is better."""
+        if metric in self.best_at:
+            return f"closest to {self.best_at[metric]:g}"
+        return "higher" if self.higher_is_better[metric] else "lower"
 
     def summary(self) -> list[dict]:
         """One dict per loss: ``{"loss", "<metric>_mean", "<metric>_std", ..., "fit_time"}``; None
@@ -368,7 +445,8 @@ def compare_losses(X, y, losses=None, *, task=None, booster="lightgbm", cv=5, me
     scale parameter (``huber``, ``pseudo_huber``, ``fair``, ``log_cosh``) gets it from the targets
     (``with_target_scale``), and the results name it with that value; ``task``:
     ``"regression"``, ``"binary"``, ``"multiclass"`` or None to infer it from ``y``; ``cv``: the
-    number of folds; ``metrics``: names (default ``DEFAULT_METRICS[task]``); ``params``: extra
+    number of folds; ``metrics``: names (default ``DEFAULT_METRICS[task]``, or
+    ``DISTRIBUTION_METRICS`` when a loss predicts a distribution or quantiles); ``params``: extra
     booster estimator parameters. ``progress``: None shows a tqdm bar over the fits when stderr
     is a terminal and the run takes over a second, True always, False never.
     Everything is checked before the first fit: a bad loss, metric, task or fold count is a ValueError.
@@ -391,7 +469,9 @@ def compare_losses(X, y, losses=None, *, task=None, booster="lightgbm", cv=5, me
         if task == "regression":
             loss.validate(y)
     names = _unique_names([item.strip() if isinstance(item, str) else spec(item) for item in items])
-    scorers = [get_scorer(name, task) for name in (metrics or DEFAULT_METRICS[task])]
+    if not metrics:
+        metrics = DISTRIBUTION_METRICS if any(map(predictive, losses)) else DEFAULT_METRICS[task]
+    scorers = [get_scorer(name, task) for name in metrics]
     if not scorers:
         raise ValueError("no metrics to compute")
     _check_scorers(scorers, y, n_classes)
@@ -415,16 +495,35 @@ def compare_losses(X, y, losses=None, *, task=None, booster="lightgbm", cv=5, me
                     fit_times[name][i] = time.perf_counter() - start
                     X_test = _rows(X, test)
                     pred, has_proba = _test_predictions(model, task, X_test)
-                for scorer in scorers:
-                    scores[name][scorer.name][i] = (scorer(y[test], pred) if has_proba or not scorer.needs_probabilities
-                                                    else np.nan)
+                    forecasts = {}  # the distribution and intervals, once per fold
+                    for scorer in scorers:
+                        scored = _scored(scorer, model, X_test, pred, forecasts)
+                        scores[name][scorer.name][i] = (scorer(y[test], scored) if scored is not None and (
+                            has_proba or not scorer.needs_probabilities) else np.nan)
                 if bar is not None:
                     bar.update()
     finally:
         if bar is not None:
             bar.close()
     return Comparison(task, booster, len(folds), names, [s.name for s in scorers],
-                      {s.name: s.higher_is_better for s in scorers}, scores, fit_times)
+                      {s.name: s.higher_is_better for s in scorers}, scores, fit_times,
+                      {s.name: s.best_at for s in scorers if s.best_at is not None})
+
+
+def _scored(scorer, model, X, pred, forecasts):
+    """What ``scorer`` scores: the predictions, the predicted distribution, or the central
+    interval of its level; None where the model predicts no such thing (a point loss, a
+    ``multi_quantile`` not trained on the interval's levels)."""
+    if scorer.needs == "prediction":
+        return pred
+    key = scorer.needs if scorer.level is None else (scorer.needs, scorer.level)
+    if key not in forecasts:
+        try:
+            forecasts[key] = (model.predict_dist(X) if scorer.needs == "distribution"
+                              else model.predict_interval(X, scorer.level))
+        except (AttributeError, ValueError):
+            forecasts[key] = None
+    return forecasts[key]
 
 
 def _test_predictions(model, task, X):
@@ -472,7 +571,7 @@ def _check_scorers(scorers, y, n_classes):
         trivial = np.full(len(y), float(np.mean(y)))
     else:
         trivial = np.tile(np.bincount(y, minlength=n_classes) / len(y), (len(y), 1))
-    for scorer in scorers:
+    for scorer in (s for s in scorers if s.needs == "prediction"):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -245,7 +245,7 @@ def plot_comparison(comparison, *, figsize=(11.0, 4.0), dpi=100):
         if panel in metrics:
             values = [comparison.scores[loss][panel] for loss in losses]
             best = losses.index(comparison.best(panel))
-            direction = "higher" if comparison.higher_is_better[panel] else "lower"
+            direction = comparison.direction(panel)
             ax.set_title(f"{panel} ({direction} is better)", fontsize="medium")
         else:
             values = [comparison.fit_times[loss] for loss in losses]

@@ -331,7 +331,8 @@ def _predicts(regressor, what) -> bool:
             return True
     if isinstance(loss, DistributionLoss) or (what == "quantiles" and isinstance(loss, MultiQuantile)):
         return True
-    alternatives = "gaussian_nll, lognormal_nll, gamma_nll" + (" or multi_quantile" if what == "quantiles" else "")
+    alternatives = "gaussian_nll, lognormal_nll, gamma_nll, negative_binomial_nll"
+    alternatives += " or multi_quantile" if what == "quantiles" else ""
     raise AttributeError(f"BoostRegressor: loss {loss.name!r} predicts no {what}; use {alternatives}")
 
 

@@ -118,8 +118,16 @@ def test_list_names_every_metric_compare_accepts(capsys):
     for name, (tasks, _) in SCIKIT_LEARN_SCORES.items():
         for task in tasks.split(", "):
             assert get_scorer(name, task).higher_is_better == listed[name]["higher_is_better"]
+    from boostloss.compare import DISTRIBUTION_SCORES
+
+    assert set(DISTRIBUTION_SCORES) <= set(listed)
+    for name in DISTRIBUTION_SCORES:
+        scorer = get_scorer(name, "regression")
+        assert scorer.higher_is_better == listed[name]["higher_is_better"]
+        assert (scorer.best_at is not None) == ("better" in listed[name])
     code, out, _ = run(capsys, "list")
     assert any(line.startswith("balanced_accuracy ") and "compare only" in line for line in out.splitlines())
+    assert any(line.startswith("coverage ") and "closest to level" in line for line in out.splitlines())
 
 
 def test_compare_without_pandas_names_what_to_install(capsys, monkeypatch):
@@ -448,3 +456,78 @@ def test_compare_margin_losses_score_what_they_have(capsys, data_dir):
                          "--losses", "hinge", "--metrics", "log_loss,accuracy", "--json", *FAST)
     assert code == 0, err
     assert json.loads(out)["results"][0]["log_loss_mean"] is None
+
+
+def test_compare_scores_predicted_distributions_and_intervals(capsys, data_dir):
+    """Distribution losses and multi_quantile get NLL, CRPS, coverage and width by default,
+    equal to the fitted regressor's own predictions scored by hand on each fold; a point loss,
+    and a multi_quantile not trained on the interval's levels, are n/a for what they lack."""
+    from scipy import stats
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import KFold
+
+    from boostloss.compare import DISTRIBUTION_METRICS, compare_losses, make_estimator
+    from boostloss.sklearn import BoostRegressor
+
+    X, y = load_diabetes(return_X_y=True)
+    losses = ["squared_error", "gaussian_nll", "multi_quantile", "multi_quantile:alphas=[0.25,0.5,0.75]"]
+    result = compare_losses(X, y, losses, cv=2, n_estimators=30, progress=False)
+    assert result.metrics == list(DISTRIBUTION_METRICS)
+    assert result.direction("coverage:level=0.8") == "closest to 0.8"
+    for i, (train, test) in enumerate(KFold(2, shuffle=True, random_state=0).split(X)):
+        estimator, _ = make_estimator("lightgbm", "regression", X, n_estimators=30)
+        model = BoostRegressor(estimator, loss="gaussian_nll").fit(X[train], y[train])
+        mean, std = model.predict_dist(X[test]).mean, model.predict_dist(X[test]).std
+        z = (y[test] - mean) / std
+        crps = std * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+        low, high = stats.norm.interval(0.8, mean, std)
+        expected = {"mae": np.mean(np.abs(y[test] - mean)), "nll": -np.mean(stats.norm.logpdf(y[test], mean, std)),
+                    "crps": np.mean(crps), "coverage:level=0.8": np.mean((low <= y[test]) & (y[test] <= high)),
+                    "interval_width:level=0.8": np.mean(high - low)}
+        for metric, value in expected.items():
+            assert result.scores["gaussian_nll"][metric][i] == pytest.approx(value, rel=1e-9), metric
+        quantiles = BoostRegressor(estimator, loss="multi_quantile").fit(X[train], y[train]).predict_quantiles(X[test])
+        inside = (quantiles[:, 0] <= y[test]) & (y[test] <= quantiles[:, 2])
+        assert result.scores["multi_quantile"]["coverage:level=0.8"][i] == pytest.approx(np.mean(inside))
+        assert result.scores["multi_quantile"]["interval_width:level=0.8"][i] == pytest.approx(
+            np.mean(quantiles[:, 2] - quantiles[:, 0]))
+    for loss, missing in [("squared_error", DISTRIBUTION_METRICS[2:]), ("multi_quantile", ("nll", "crps")),
+                          ("multi_quantile:alphas=[0.25,0.5,0.75]", DISTRIBUTION_METRICS[2:])]:
+        for metric in missing:
+            assert np.isnan(result.scores[loss][metric]).all(), (loss, metric)
+        assert np.isfinite(result.scores[loss]["rmse"]).all()
+    # coverage is best at its level: the nearest mean wins, neither the highest nor the lowest
+    result.scores["gaussian_nll"]["coverage:level=0.8"][:] = 0.7
+    result.scores["multi_quantile"]["coverage:level=0.8"][:] = 0.95
+    assert result.best("coverage:level=0.8") == "gaussian_nll"
+    result.scores["gaussian_nll"]["coverage:level=0.8"][:] = 0.6
+    assert result.best("coverage:level=0.8") == "multi_quantile"
+
+    code, out, err = run(capsys, "compare", data_dir / "houses.csv", "--target", "price", "--drop", "id,label,kind",
+                         "--losses", "gaussian_nll,squared_error", "--metrics", "coverage:level=0.9,nll", *FAST)
+    assert code == 0, err
+    assert table_rows(out)["squared_error"].split()[:2] == ["n/a", "n/a"]
+    assert 0 < float(table_rows(out)["gaussian_nll"].split()[0]) <= 1
+    assert "best by coverage:level=0.9 (closest to 0.9 is better): gaussian_nll" in out
+    assert "n/a: the loss predicts no such thing" in out
+
+
+@pytest.mark.parametrize("metric, message", [
+    ("coverage:level=1.5", "level must be a number in \\(0, 1\\)"),
+    ("crps:level=0.8", "metric 'crps' has no parameter 'level'"),
+    ("interval_width:alpha=0.1", "has no parameter 'alpha'; it takes level"),
+])
+def test_compare_refuses_a_bad_distribution_score_before_fitting(metric, message):
+    from boostloss.compare import compare_losses
+
+    X, y = np.zeros((20, 1)), np.arange(20.0)
+    with pytest.raises(ValueError, match=message):
+        compare_losses(X, y, ["gaussian_nll"], cv=2, metrics=[metric], progress=False)
+
+
+def test_compare_refuses_multilabel_losses_naming_the_estimator():
+    from boostloss.compare import compare_losses
+
+    X, y = np.zeros((20, 1)), np.arange(20) % 2
+    with pytest.raises(ValueError, match="multilabel loss, trained on \\(n, k\\) targets.*BoostClassifier"):
+        compare_losses(X, y, ["multilabel_logistic"], cv=2, progress=False)
