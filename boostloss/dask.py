@@ -19,6 +19,12 @@ Leaves are not refitted here (``Loss.refits_leaves``): the quantile of a leaf's 
 to be found across workers. Absolute error, quantile and MAPE take one Newton step per leaf, so
 a Dask model is the one-machine model of the loss with ``refit=False``.
 
+Several outputs per row: the distributions and ``multi_quantile`` train through
+``BoostRegressor`` on both boosters (``predict``, ``predict_quantiles``, ``predict_interval``);
+``init_score`` gives their ``(k,)`` start (exact summary, Fisher scoring, or each quantile's root
+search) and takes the ``(n, k)`` targets of the multi-label and soft-label losses too, for
+``xgboost.dask.train`` with ``num_target=k`` (LightGBM's labels are one column).
+
 Train API (the start goes in as ``base_score``, which XGBoost applies on every worker and saves
 in the model)::
 
@@ -46,6 +52,7 @@ from __future__ import annotations
 import inspect
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
@@ -57,8 +64,17 @@ from .losses import kernels
 from .losses.base import check_sample_weight
 from .losses.binary import BinaryLoss
 from .losses.multiclass import TwoClassView
+from .losses.multioutput import ColumnStack, _column_factors
 from .registry import get_loss
-from .sklearn import check_regression_loss, estimates_probabilities, margin_labels
+from .sklearn import (
+    _predicts,
+    check_regression_loss,
+    estimates_probabilities,
+    margin_labels,
+    point_predictions,
+    quantile_levels,
+    quantile_predictions,
+)
 from .xgboost import XGBoostMetric
 
 SKETCH_SIZE = 1024  # points a partition contributes to the summary of its targets
@@ -117,16 +133,21 @@ class _Partitions:
     def __init__(self, loss, y, sample_weight):
         dask = _dask()
         y = _as_array(y)
-        if y.ndim != 1:  # a zero-strided view: the same message without materialising anything
+        columns = loss.multi_output and loss.target_columns  # (n, k) targets, whole rows in each block
+        if y.ndim == 1 and columns:
+            y = y[:, None]
+        if y.ndim != 1 + columns:  # a zero-strided view: the same message without materialising anything
             loss.validate(np.broadcast_to(np.float64(0), y.shape))
+        if columns:
+            y = y.rechunk({1: -1})
         w = None if sample_weight is None else _as_array(sample_weight)
-        if w is not None and w.shape != y.shape:
+        if w is not None and w.shape != y.shape[:1]:
             check_sample_weight(np.broadcast_to(np.float64(0), w.shape), y.shape[0], loss)
         if w is None:
             (self.y,), self.w = dask.persist(y), None
             self.blocks = [(block, None) for block in self.y.to_delayed().ravel()]
         else:
-            self.y, self.w = dask.persist(y, w.rechunk(y.chunks))
+            self.y, self.w = dask.persist(y, w.rechunk(y.chunks[:1]))
             self.blocks = list(zip(self.y.to_delayed().ravel(), self.w.to_delayed().ravel(), strict=True))
 
     def compute(self, function, *args) -> list:
@@ -144,7 +165,7 @@ _TARGETS_NUMERIC, _TARGETS_FINITE, _TARGETS_DOMAIN, _WEIGHTS_FINITE, _WEIGHTS_SI
 
 def _first_problem(loss, y, w):
     """``(stage, message)`` of the first check this partition fails, or None."""
-    if np.size(y) == 0:
+    if np.shape(y)[0] == 0:
         return None
     try:
         y = loss.validate(y)
@@ -156,7 +177,7 @@ def _first_problem(loss, y, w):
         return (_TARGETS_DOMAIN if finite else _TARGETS_FINITE), str(err)
     if w is not None:
         try:
-            check_sample_weight(w, y.size, loss)
+            check_sample_weight(w, y.shape[0], loss)
         except ValueError as err:
             w = np.asarray(w, dtype=np.float64)
             if not np.isfinite(w).all():
@@ -207,10 +228,16 @@ def validate(loss, y, sample_weight=None) -> None:
     _raise_first_problem(loss, parts.compute(_check_block, loss), sample_weight is not None)
 
 
+def _rows(y, loss):
+    """A block's targets: ``(n,)``, or ``(n, k)`` for a loss of column targets."""
+    y = np.asarray(y)
+    return y.reshape(y.shape[0], -1) if loss.multi_output and loss.target_columns else y.reshape(-1)
+
+
 def _check_block(y, w, loss):
-    y = np.asarray(y).reshape(-1)
-    return {"n": y.size, "problem": _first_problem(loss, y, w),
-            "weight": float(np.sum(w)) if w is not None and y.size else 0.0}
+    y = _rows(y, loss)
+    return {"n": y.shape[0], "problem": _first_problem(loss, y, w),
+            "weight": float(np.sum(w)) if w is not None and y.shape[0] else 0.0}
 
 
 # --------------------------------------------------------------------------- init_score
@@ -276,6 +303,9 @@ def init_score(loss, y, sample_weight=None, *, n_classes=None, tol=0.0):
     """
     loss = get_loss(loss)
     parts = _Partitions(loss, y, sample_weight)
+    if loss.multi_output and loss.target_columns:
+        _raise_first_problem(loss, parts.compute(_check_block, loss), sample_weight is not None)
+        return _multi_output_init(loss, parts, None, tol)
     summaries = parts.compute(_summarise, loss, SKETCH_SIZE)
     _raise_first_problem(loss, summaries, sample_weight is not None)
     summaries = [s for s in summaries if s["n"]]
@@ -288,7 +318,13 @@ def init_score(loss, y, sample_weight=None, *, n_classes=None, tol=0.0):
     if loss.is_multiclass:
         return loss.init_score(values, weights, n_classes=n_classes)
     if exact:
-        return loss.init_score(values, weights)
+        try:
+            return loss.init_score(values, weights)
+        except ValueError as err:  # a count of the summary's rows ("the 1 samples"): the data's
+            n_total = sum(s["n"] for s in summaries)
+            raise ValueError(re.sub(rf"\b{values.size} samples\b", f"{n_total} samples", str(err))) from None
+    if loss.multi_output:
+        return _multi_output_init(loss, parts, (values, weights), tol)
     bounds = np.unique(np.concatenate([s["bounds"] for s in summaries]))
     with np.errstate(divide="ignore", invalid="ignore"):
         candidates = loss.link(bounds)
@@ -298,6 +334,92 @@ def init_score(loss, y, sample_weight=None, *, n_classes=None, tol=0.0):
     except ValueError:  # a group mean outside a non-convex domain (MAPE's y != 0): any start will do
         start = float(np.median(candidates))
     return _root(loss, parts, float(start), candidates, float(tol))
+
+
+def _multi_output_init(loss, parts, summary, tol):
+    """The ``(k,)`` start of a multi-output loss whose targets are not summarised exactly: for a
+    stack of one-output losses (``multi_quantile``, the multi-label losses) each part's start on
+    its column by ``init_score``'s distributed search; otherwise Fisher scoring (Newton steps
+    with the loss's own Hessian, halved while the weighted loss would rise, one reduction each)
+    from ``loss.init_score`` of the targets' summary (``(values, weights)`` of ``_summarise``; for
+    column targets, their weighted mean row), to a zero of the summed gradient."""
+    k = loss.n_outputs(parts.y[:1]) if loss.target_columns else len(loss.output_names)
+    if isinstance(loss, ColumnStack):
+        columns = [parts.y[:, j] if loss.target_columns else parts.y for j in range(k)]
+        return np.array([_part_init(loss, part, column, parts.w, tol)
+                         for part, column in zip(loss.parts(k), columns, strict=True)])
+    if summary is None:  # column targets: the weighted mean row, whose start is the constant's first estimate
+        sums = np.sum(parts.compute(_column_sums), axis=0)
+        summary = (sums[None, 1:] / sums[0], sums[:1])
+    values, weights = summary
+    return _fisher_scoring(loss, parts, np.asarray(loss.init_score(values, weights), dtype=np.float64))
+
+
+def _part_init(loss, part, y, w, tol):
+    """One column's start: the stack's rule (``_part_init``, which starts a multi-label column of
+    one class too) on the column's exact summary where its targets are few distinct values, else
+    the part's distributed ``init_score``."""
+    summaries = [s for s in _Partitions(part, y, w).compute(_summarise, part, SKETCH_SIZE) if s["n"]]
+    if not all(s["exact"] for s in summaries):
+        return float(init_score(part, y, w, tol=tol))
+    values, inverse = np.unique(np.concatenate([s["values"] for s in summaries]), return_inverse=True)
+    weights = np.bincount(inverse.reshape(-1), weights=np.concatenate([s["weights"] for s in summaries]))
+    return float(loss._part_init(part, values, weights))
+
+
+def _column_sums(y, w):
+    """``[sum w, sum w y_1, ..., sum w y_k]`` of one block of column targets."""
+    y = np.asarray(y, dtype=np.float64)
+    y = y.reshape(y.shape[0], -1)
+    w = np.ones(y.shape[0]) if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    return np.concatenate([[w.sum()], w @ y])
+
+
+def _scoring_sums(y, w, loss, point):
+    """``[sum w L, sum w g (k), sum w |g| (k), sum w h (k)]`` at the constant score ``point``."""
+    y = _rows(y, loss).astype(np.float64)
+    k = point.size
+    if y.shape[0] == 0:
+        return np.zeros(1 + 3 * k)
+    w = None if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    raw = np.tile(point, (y.shape[0], 1))
+    value = loss.loss(y, raw)
+    grad, hess = loss.grad_hess(y, raw, w)  # weighted
+    total = float(np.sum(value if w is None else w * value))
+    return np.concatenate([[total], grad.sum(axis=0), np.abs(grad).sum(axis=0), hess.sum(axis=0)])
+
+
+def _fisher_scoring(loss, parts, start, iterations=100):
+    """Newton steps ``-G / H`` on the summed gradient ``G`` and policy Hessian ``H`` (for the
+    distributions the Fisher information) from ``start``, halving a step until the summed loss
+    or the gradient falls (the loss alone is flat to rounding near the optimum); stops where
+    every ``|G_j| <= ZERO_RTOL * sum w |g_j|`` or the steps no longer move the scores."""
+    k = start.size
+
+    def sums(point):
+        total = np.sum(parts.compute(_scoring_sums, loss, point), axis=0)
+        return total[0], total[1:1 + k], total[1 + k:1 + 2 * k], total[1 + 2 * k:]
+
+    point = start
+    value, grad, grad_abs, hess = sums(point)
+    size = np.where(grad_abs > 0, grad_abs, 1.0)
+    for _ in range(iterations):
+        if np.all(np.abs(grad) <= ZERO_RTOL * grad_abs):
+            return point
+        step = -grad / np.where(hess > 0, hess, np.abs(grad) + 1.0)
+        for _ in range(60):
+            candidate = point + step
+            if np.all(np.abs(candidate - point) <= 4 * np.spacing(np.maximum(np.abs(point), 1.0))):
+                return point  # the step is below rounding: converged
+            new = sums(candidate)
+            # near the optimum the summed loss is flat to rounding: there the gradient must fall
+            if new[0] < value - 1e-12 * abs(value) or np.max(np.abs(new[1]) / size) < np.max(np.abs(grad) / size):
+                break
+            step = step / 2
+        else:
+            return point
+        point, (value, grad, grad_abs, hess) = candidate, new
+    return point
 
 
 def _scale_sums(y, w, loss, init, residual):
@@ -325,6 +447,19 @@ def boosting_scale(loss, y, sample_weight, init, per_round=False):
 
     parts = _Partitions(loss, y, sample_weight)
     init = np.atleast_1d(np.asarray(init, dtype=np.float64))
+    if isinstance(loss, ColumnStack):  # each part's scale on its column
+        k = init.size
+        columns = [parts.y[:, j] if loss.target_columns else parts.y for j in range(k)]
+        scales = [boosting_scale(part, column, parts.w, init[j:j + 1], per_round)
+                  for j, (part, column) in enumerate(zip(loss.parts(k), columns, strict=True))]
+        return BoostingScale(np.array([s.residual for s in scales]),
+                             None if per_round else np.array([s.factor for s in scales]))
+    if loss.multi_output:  # one factor per column, sum(w) / sum(w h_j) at the start
+        if per_round:
+            return BoostingScale(1.0, None)
+        total = np.sum(parts.compute(_scoring_sums, loss, init), axis=0)
+        weight = np.sum(parts.compute(_column_sums), axis=0)[0]
+        return BoostingScale(1.0, _column_factors(weight, total[1 + 2 * init.size:]))
     weight, absolute, _ = np.sum(parts.compute(_scale_sums, loss, init, None), axis=0)
     residual = float(absolute / weight) or 1.0
     if per_round:  # no second reduction for a factor each round takes afresh
@@ -442,6 +577,8 @@ def _raw_to_units(raw, loss, columns: bool = False):
     one-output scores become ``(n, 2)`` probabilities of classes 0 and 1."""
     raw = _dask_array(raw)
     link = loss.inverse_link
+    if raw.ndim == 2 and np.ndim(link(np.zeros((1, raw.shape[1])))) == 1:  # k scores, one prediction (a mean)
+        return raw.map_blocks(link, dtype=np.float64, drop_axis=1)
     if raw.ndim == 2 or not columns:
         return raw.map_blocks(link, dtype=np.float64)
 
@@ -517,9 +654,13 @@ def _fit_xgboost(estimator, loss, init, scale, X, y, sample_weight, eval_sets, e
         base = 1.0 / (1.0 + np.exp(-init))
     if loss.is_multiclass and not is_classifier(estimator):
         estimator.set_params(num_class=init.size)
+    if loss.multi_output:  # num_target and the (k,) base_score, as on one machine
+        outputs = adapter._outputs(loss, init, estimator.get_params())
+        base = np.asarray(outputs.pop("base_score"))
+        estimator.set_params(**outputs)
     estimator.set_params(objective=adapter.objective(loss, scale),
                          eval_metric=xgboost_metric(eval_metric or loss, loss),
-                         base_score=base.tolist() if loss.is_multiclass else float(base[0]),
+                         base_score=base.tolist() if base.size > 1 else float(base[0]),
                          disable_default_eval_metric=True)
     if eval_sets:
         fit_params.update(eval_set=[(Xe, ye) for Xe, ye, _ in eval_sets],
@@ -531,7 +672,7 @@ def _fit_lightgbm(estimator, loss, init, scale, X, y, sample_weight, eval_sets, 
     from . import lightgbm as adapter
 
     estimator.set_params(objective=adapter.objective(loss, scale), metric="None")
-    if loss.is_multiclass:
+    if loss.is_multiclass or loss.multi_output:
         estimator.set_params(num_class=init.size)
     callbacks = [*fit_params.pop("callbacks", []), adapter._AddStartToFirstTrees(init)]
     if eval_sets:
@@ -568,9 +709,6 @@ class _DaskBoostBase(BaseEstimator):
         booster = _booster_name(estimator)
         self._check_estimator_kind(estimator)
         self.loss_ = self._loss_for_booster(clone(get_loss(self.loss)))
-        if self.loss_.multi_output:
-            raise ValueError(f"{self.loss_}: losses of several outputs per row do not train on Dask yet; use "
-                             "boostloss.sklearn's estimators on one machine")
         if booster == "lightgbm" and self.loss_.round_statistic:
             raise ValueError(f"{self.loss_}: its row weights are a statistic of each whole round, which LightGBM's "
                              "Dask workers cannot sum for a Python objective; use a DaskXGBRegressor or "
@@ -649,8 +787,27 @@ class BoostRegressor(RegressorMixin, _DaskBoostBase):
             raise ValueError(f"BoostRegressor needs a regressor as estimator, got {type(estimator).__name__}")
 
     def predict(self, X):
-        """Predictions in the target's units (a Dask array)."""
-        return _raw_to_units(self._raw(X), self.loss_)
+        """Predictions in the target's units (a Dask array); for a distribution loss its mean, for
+        ``multi_quantile`` the quantile nearest the median (as ``boostloss.sklearn.BoostRegressor``)."""
+        if not self.loss_.multi_output:
+            return _raw_to_units(self._raw(X), self.loss_)
+        return _dask_array(self._raw(X)).map_blocks(partial(point_predictions, self.loss_), drop_axis=1,
+                                                    dtype=np.float64)
+
+    @available_if(lambda self: _predicts(self, "quantiles"))
+    def predict_quantiles(self, X, alphas=None):
+        """The ``alphas``-quantiles of each row, a Dask array ``(n, len(alphas))`` (as
+        ``boostloss.sklearn.BoostRegressor.predict_quantiles``: distribution losses, ``multi_quantile``)."""
+        raw = _dask_array(self._raw(X))
+        levels = quantile_levels(self.loss_, alphas)
+        return raw.map_blocks(partial(quantile_predictions, self.loss_), levels=levels, dtype=np.float64,
+                              chunks=(raw.chunks[0], (levels.size,)))
+
+    @available_if(lambda self: _predicts(self, "quantiles"))
+    def predict_interval(self, X, level=0.9):
+        """The central interval holding ``level`` of each row's probability: ``(lower, upper)`` Dask arrays."""
+        bounds = self.predict_quantiles(X, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+        return bounds[:, 0], bounds[:, 1]
 
 
 class BoostClassifier(ClassifierMixin, _DaskBoostBase):
@@ -677,6 +834,9 @@ class BoostClassifier(ClassifierMixin, _DaskBoostBase):
 
     def fit(self, X, y, sample_weight=None, eval_set=None, **fit_params):
         loss = get_loss(self.loss)
+        if (loss.multi_output and loss.target_columns) or (getattr(y, "ndim", 1) == 2 and y.shape[1] != 1):
+            raise ValueError("bl.dask.BoostClassifier takes one label per row; for (n, k) multi-label or "
+                             "probability targets use xgboost.dask.train with bl.dask.init_score (see the README)")
         if not (loss.is_multiclass or isinstance(loss, BinaryLoss)):
             raise ValueError(f"BoostClassifier: {loss!r} is a regression loss; use BoostRegressor")
         self.classes_ = _classes(y)

@@ -281,10 +281,7 @@ class BoostRegressor(RegressorMixin, _BoostBase):
         """Predictions in the target's units: for a distribution loss its mean, for ``multi_quantile``
         the quantile nearest the median (all of them: ``predict_quantiles``)."""
         raw = self._raw(X)  # first: NotFittedError before fit
-        prediction = self.loss_.inverse_link(raw)
-        if isinstance(self.loss_, MultiQuantile):
-            return prediction[:, int(np.argmin(np.abs(np.asarray(self.loss_.alphas, dtype=np.float64) - 0.5)))]
-        return prediction
+        return point_predictions(self.loss_, raw)
 
     @available_if(lambda self: _predicts(self, "distribution"))
     def predict_dist(self, X) -> Predictive:
@@ -299,17 +296,7 @@ class BoostRegressor(RegressorMixin, _BoostBase):
         ``multi_quantile`` (default: its own ``alphas``) some of the levels it was trained on, for a
         distribution loss any levels (default ``(0.1, 0.5, 0.9)``)."""
         raw = self._raw(X)
-        if isinstance(self.loss_, MultiQuantile):
-            trained = np.asarray(self.loss_.alphas, dtype=np.float64)
-            wanted = trained if alphas is None else np.atleast_1d(np.asarray(alphas, dtype=np.float64))
-            index = [int(np.argmin(np.abs(trained - a))) for a in wanted]
-            missing = [float(a) for a, i in zip(wanted, index, strict=True) if not np.isclose(trained[i], a)]
-            if missing:
-                raise ValueError(f"BoostRegressor: {self.loss_!r} was trained on the levels {trained.tolist()}, "
-                                 f"not {missing}")
-            return self.loss_.inverse_link(raw)[:, index]
-        return self.loss_.predict_distribution(raw).quantile(np.atleast_1d((0.1, 0.5, 0.9) if alphas is None
-                                                                         else alphas))
+        return quantile_predictions(self.loss_, raw, quantile_levels(self.loss_, alphas))
 
     @available_if(lambda self: _predicts(self, "quantiles"))
     def predict_interval(self, X, level=0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -317,6 +304,37 @@ class BoostRegressor(RegressorMixin, _BoostBase):
         ``(1 -+ level) / 2``-quantiles (for ``multi_quantile``, levels it was trained on)."""
         bounds = self.predict_quantiles(X, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
         return bounds[:, 0], bounds[:, 1]
+
+
+def point_predictions(loss, raw) -> np.ndarray:
+    """``BoostRegressor.predict`` of raw scores: the loss's predictions in the target's units,
+    for ``multi_quantile`` the column of the level nearest the median."""
+    prediction = loss.inverse_link(raw)
+    if isinstance(loss, MultiQuantile):
+        return prediction[:, int(np.argmin(np.abs(np.asarray(loss.alphas, dtype=np.float64) - 0.5)))]
+    return prediction
+
+
+def quantile_levels(loss, alphas) -> np.ndarray:
+    """The levels ``predict_quantiles`` gives (default: ``multi_quantile``'s own, else 0.1, 0.5,
+    0.9); ValueError for a level ``multi_quantile`` was not trained on."""
+    if not isinstance(loss, MultiQuantile):
+        return np.atleast_1d(np.asarray((0.1, 0.5, 0.9) if alphas is None else alphas, dtype=np.float64))
+    trained = np.asarray(loss.alphas, dtype=np.float64)
+    wanted = trained if alphas is None else np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    missing = [float(a) for a in wanted if not np.isclose(trained, a).any()]
+    if missing:
+        raise ValueError(f"BoostRegressor: {loss!r} was trained on the levels {trained.tolist()}, not {missing}")
+    return wanted
+
+
+def quantile_predictions(loss, raw, levels) -> np.ndarray:
+    """The ``levels``-quantiles of raw scores' predictions, ``(n, len(levels))``: a distribution's,
+    or ``multi_quantile``'s sorted columns of those levels (``quantile_levels``)."""
+    if isinstance(loss, MultiQuantile):
+        trained = np.asarray(loss.alphas, dtype=np.float64)
+        return loss.inverse_link(raw)[:, [int(np.argmin(np.abs(trained - a))) for a in levels]]
+    return loss.predict_distribution(raw).quantile(levels)
 
 
 def _predicts(regressor, what) -> bool:
