@@ -131,7 +131,8 @@ def describe_metrics() -> list[dict]:
     for name, (higher, needs, _, formula) in DISTRIBUTION_SCORES.items():
         entry = {"name": name, "class": "compare", "parameters": {"level": 0.9} if needs == "interval" else {},
                  "tasks": "regression", "higher_is_better": bool(higher),
-                 "formula": f"{formula} (compare only; losses that predict a {needs})"}
+                 "formula": f"{formula} (compare only; losses that predict "
+                            f"{'a distribution' if needs == 'distribution' else 'a distribution or quantiles'})"}
         if higher is None:
             entry["better"] = "closest to level"
         out.append(entry)

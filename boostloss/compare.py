@@ -206,7 +206,8 @@ DISTRIBUTION_SCORES = {
              "mean continuous ranked probability score, closed form (gaussian, lognormal, gamma)"),
     "coverage": (None, "interval", _coverage,
                  "share of y inside the central interval of level=0.9 (best: closest to level)"),
-    "interval_width": (False, "interval", _width, "mean width of the central interval of level=0.9"),
+    "interval_width": (False, "interval", _width,
+                       "mean width of the central interval of level=0.9 (narrower is better at the same coverage)"),
 }
 
 
