@@ -512,6 +512,30 @@ def test_compare_scores_predicted_distributions_and_intervals(capsys, data_dir):
     assert "n/a: the loss predicts no such thing" in out
 
 
+def test_compare_scores_counts_without_a_closed_form_crps():
+    """The negative binomial has an NLL (of the counts' probabilities) and intervals, no CRPS."""
+    from scipy import stats
+
+    from boostloss.compare import compare_losses
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = rng.negative_binomial(2, 1 / (1 + np.exp(1 + 0.5 * X[:, 0]) / 2)).astype(float)
+    result = compare_losses(X, y, ["negative_binomial_nll", "poisson"], cv=2, n_estimators=30, progress=False)
+    assert np.isnan(result.scores["negative_binomial_nll"]["crps"]).all()
+    assert np.isfinite(result.scores["negative_binomial_nll"]["nll"]).all()
+    assert np.isnan(result.scores["poisson"]["nll"]).all()  # a point loss: no distribution here
+    # the NLL of the counts' own marginal negative binomial bounds what a model should reach
+    marginal = -stats.nbinom.logpmf(y, *_nbinom_moments(y)).mean()
+    assert result.mean("negative_binomial_nll", "nll") < marginal + 0.1
+
+
+def _nbinom_moments(y):
+    mean, var = y.mean(), y.var()
+    size = mean**2 / (var - mean)
+    return size, size / (size + mean)
+
+
 @pytest.mark.parametrize("metric, message", [
     ("coverage:level=1.5", "level must be a number in \\(0, 1\\)"),
     ("crps:level=0.8", "metric 'crps' has no parameter 'level'"),
