@@ -156,14 +156,21 @@ def distribution_scores(name, raw, y):
     return row
 
 
-def section_distributions(tables, boosters, max_rows, early_stopping=False):
+def section_header(title, early_stopping, columns) -> dict:
+    """Print a section's heading, its peers' versions and its table header; the peers' versions."""
     peers = {"ngboost": version("ngboost"), "xgboostlss": version("xgboostlss")}
     protocol = (f"early-stopped on an 80/20 split of the training part ({PATIENCE} rounds' patience, at most "
                 f"{MAX_ROUNDS})" if early_stopping else f"{ROUNDS} rounds")
-    print(f"## 1. Distributions: {protocol}, learning rate {RATE}, depth {DEPTH}\n")
+    print(f"## {title}: {protocol}, learning rate {RATE}, depth {DEPTH}\n")
     print("Peers: " + ", ".join(f"{k} {v}" if v else f"{k} not installed (skipped)" for k, v in peers.items()) + "\n")
-    print("| table | loss | method | NLL | CRPS | cover 80 | width 80 | cover 90 | width 90 | fit s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    return peers
+
+
+def section_distributions(tables, boosters, max_rows, early_stopping=False):
+    peers = section_header("1. Distributions", early_stopping, ("table", "loss", "method", "NLL", "CRPS", "cover 80",
+                                                                "width 80", "cover 90", "width 90", "fit s"))
     for table in tables:
         parts = splits(*load(*TABLES[table]), max_rows)
         (X, y), (Xt, yt) = parts["fit" if early_stopping else "train"], parts["test"]
@@ -236,13 +243,8 @@ def xgboostlss_counts(X, y, Xt, valid=None):
 
 
 def section_counts(boosters, max_rows, early_stopping=False):
-    peers = {"ngboost": version("ngboost"), "xgboostlss": version("xgboostlss")}
-    protocol = (f"early-stopped on an 80/20 split of the training part ({PATIENCE} rounds' patience, at most "
-                f"{MAX_ROUNDS})" if early_stopping else f"{ROUNDS} rounds")
-    print(f"## 1b. Counts: {protocol}, learning rate {RATE}, depth {DEPTH}\n")
-    print("Peers: " + ", ".join(f"{k} {v}" if v else f"{k} not installed (skipped)" for k, v in peers.items()) + "\n")
-    print("| table | method | NLL | cover 80 | cover 90 | MAE of the mean | fit s |")
-    print("|---|---|---|---|---|---|---|")
+    peers = section_header("1b. Counts", early_stopping, ("table", "method", "NLL", "cover 80", "cover 90",
+                                                          "MAE of the mean", "fit s"))
     for table, source in COUNT_TABLES.items():
         parts = splits(*load(*source), max_rows)
         (X, y), (Xt, yt) = parts["fit" if early_stopping else "train"], parts["test"]
