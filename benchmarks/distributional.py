@@ -1,20 +1,21 @@
 """Several outputs per row on real tables: distributions, many quantiles, many labels, soft labels.
 
 Run: ``python benchmarks/distributional.py`` (``--quick``: three tables, XGBoost and LightGBM, small
-caps; ``--sections``, ``--tables``, ``--boosters``, ``--max-rows`` pick subsets). Markdown tables
+caps; ``--sections``, ``--tables``, ``--distributions``, ``--boosters``, ``--max-rows`` pick subsets). Markdown tables
 go to stdout. Peers (NGBoost, XGBoostLSS) are timed and scored where they are installed in this
 environment and skipped otherwise; their versions are printed.
 
-1. Distributions. ``gaussian_nll`` and ``lognormal_nll`` against NGBoost (``Normal``, ``LogNormal``;
-   natural gradient, depth-4 trees) and XGBoostLSS (``Gaussian``, ``LogNormal``; PyTorch autodiff
+1. Distributions. ``gaussian_nll``, ``lognormal_nll`` and ``student_t_nll`` against NGBoost (``Normal``,
+   ``LogNormal``, ``T``; natural gradient, depth-4 trees) and XGBoostLSS (``Gaussian``, ``LogNormal``,
+   ``StudentT``; PyTorch autodiff
    on XGBoost), all with 300 rounds at learning rate 0.05 and depth-4 trees, on tables shipped in
    installed packages (``realdata.py``'s loader: 70/30 split, at most ``--max-rows`` rows). Targets
-   are put in units where their training part has mean 0 and standard deviation 1 (normal) or
+   are put in units where their training part has mean 0 and standard deviation 1 (normal, t) or
    geometric mean 1 (log-normal), the same for every method. Held-out mean negative
    log-likelihood, CRPS (closed form, the same code for every method), coverage of the central
    80% and 90% intervals, their mean width, and fit time. ``--early-stopping``: each method stops on
    an 80/20 split of the training part instead (50 rounds' patience, at most 2000). Without it, an
-   "XGBoost floor" row times XGBoost's built-in squared error on two target columns: the same two
+   "XGBoost floor" row times XGBoost's built-in squared error on k target columns: the same k
    trees a round, with gradients that cost nothing in Python, the least any XGBoost method can take.
 1b. Counts. ``negative_binomial_nll`` (over-dispersed counts) against ``poisson`` (the Poisson
    distribution of its predicted mean) on the same booster, NGBoost's ``Poisson`` and XGBoostLSS's
@@ -74,7 +75,8 @@ TABLES = {  # name -> realdata.load arguments; every target is positive (for the
     "cps1988": ("AER", "CPS1988", "wage", ()),
     "diabetes": (None, "diabetes", "target", ()),
 }
-DISTRIBUTIONS = {"gaussian_nll": ("Normal", "Gaussian"), "lognormal_nll": ("LogNormal", "LogNormal")}
+DISTRIBUTIONS = {"gaussian_nll": ("Normal", "Gaussian"), "lognormal_nll": ("LogNormal", "LogNormal"),
+                 "student_t_nll": ("T", "StudentT")}
 LEVELS = (0.8, 0.9)
 
 
@@ -94,7 +96,7 @@ def version(package):
 
 def rescaled(name, y_train, *ys):
     """Targets in the benchmark's units (see the module docstring)."""
-    if name == "gaussian_nll":
+    if name in ("gaussian_nll", "student_t_nll"):
         mean, sd = y_train.mean(), y_train.std()
         return [(y - mean) / sd for y in (y_train, *ys)]
     scale = np.exp(np.log(y_train).mean())
@@ -124,6 +126,8 @@ def ngboost_raw(name, X, y, Xt, valid=None):
     stop = {} if valid is None else {"X_val": valid[0], "Y_val": valid[1], "early_stopping_rounds": PATIENCE}
     model.fit(X, y, **stop)
     params = model.pred_dist(Xt, max_iter=getattr(model, "best_val_loss_itr", None)).params
+    if name == "student_t_nll":
+        return np.column_stack([params["loc"], np.log(params["scale"]), np.log(params["df"])])
     if name == "gaussian_nll":
         return np.column_stack([params["loc"], np.log(params["scale"])])
     return np.column_stack([np.log(params["scale"]), np.log(params["s"])])
@@ -141,7 +145,8 @@ def xgboostlss_raw(name, X, y, Xt, valid=None):
     model.train({"eta": RATE, "max_depth": DEPTH, "nthread": 2}, train,
                 num_boost_round=ROUNDS if valid is None else MAX_ROUNDS, **stop)
     params = model.predict(xgb.DMatrix(Xt), pred_type="parameters")
-    return np.column_stack([params["loc"].to_numpy(), np.log(params["scale"].to_numpy())])
+    columns = [params["loc"].to_numpy(), np.log(params["scale"].to_numpy())]
+    return np.column_stack(columns + ([np.log(params["df"].to_numpy())] if name == "student_t_nll" else []))
 
 
 def distribution_scores(name, raw, y):
@@ -168,13 +173,13 @@ def section_header(title, early_stopping, columns) -> dict:
     return peers
 
 
-def section_distributions(tables, boosters, max_rows, early_stopping=False):
+def section_distributions(tables, boosters, max_rows, early_stopping=False, names=tuple(DISTRIBUTIONS)):
     peers = section_header("1. Distributions", early_stopping, ("table", "loss", "method", "NLL", "CRPS", "cover 80",
                                                                 "width 80", "cover 90", "width 90", "fit s"))
     for table in tables:
         parts = splits(*load(*TABLES[table]), max_rows)
         (X, y), (Xt, yt) = parts["fit" if early_stopping else "train"], parts["test"]
-        for name in DISTRIBUTIONS:
+        for name in names:
             y_fit, y_test, y_valid = rescaled(name, y, yt, parts["valid"][1])
             valid = (parts["valid"][0], y_valid) if early_stopping else None
             data = (name, X, y_fit, Xt, valid)
@@ -189,10 +194,11 @@ def section_distributions(tables, boosters, max_rows, early_stopping=False):
                 print(f"| {table} ({len(y)}) | {name} | {method} | {s['nll']:.4f} | {s['crps']:.4f} | "
                       f"{s['cover0.8']:.3f} | {s['width0.8']:.3f} | {s['cover0.9']:.3f} | {s['width0.9']:.3f} | "
                       f"{seconds:.2f} |", flush=True)
-            if "xgboost" in boosters and not early_stopping:  # the same 2 trees a round, built-in gradients
-                _, seconds = timed(REGRESSORS["xgboost"](ROUNDS).fit, X, np.column_stack([y_fit, y_fit]))
-                print(f"| {table} ({len(y)}) | {name} | XGBoost floor (reg:squarederror, 2 targets) | - | - | - | - "
-                      f"| - | - | {seconds:.2f} |", flush=True)
+            if "xgboost" in boosters and not early_stopping:  # the same k trees a round, built-in gradients
+                k = len(bl.get_loss(name).output_names)
+                _, seconds = timed(REGRESSORS["xgboost"](ROUNDS).fit, X, np.column_stack([y_fit] * k))
+                print(f"| {table} ({len(y)}) | {name} | XGBoost floor (reg:squarederror, {k} targets) | - | - | - | "
+                      f"- | - | - | {seconds:.2f} |", flush=True)
     print()
 
 
@@ -376,6 +382,7 @@ def main():
     parser.add_argument("--tables", nargs="+", default=list(TABLES))
     parser.add_argument("--boosters", nargs="+", default=list(REGRESSORS))
     parser.add_argument("--max-rows", type=int, default=5000)
+    parser.add_argument("--distributions", nargs="+", default=list(DISTRIBUTIONS), choices=list(DISTRIBUTIONS))
     parser.add_argument("--early-stopping", action="store_true",
                         help="sections 1 and 1b early-stopped on a validation split")
     args = parser.parse_args()
@@ -385,7 +392,7 @@ def main():
     print(f"boostloss {bl.__version__}, xgboost {xgb.__version__}, lightgbm {lgb.__version__}, "
           f"catboost {cb.__version__}\n")
     sections = {"distributions": lambda: section_distributions(args.tables, args.boosters, args.max_rows,
-                                                               args.early_stopping),
+                                                               args.early_stopping, args.distributions),
                 "counts": lambda: section_counts(args.boosters, args.max_rows, args.early_stopping),
                 "quantiles": lambda: section_quantiles(args.tables, args.boosters, args.max_rows),
                 "multilabel": lambda: section_multilabel(args.boosters),

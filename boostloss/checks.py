@@ -148,13 +148,15 @@ def derivative_grid(loss: Loss) -> tuple[np.ndarray, np.ndarray]:
 
 
 LOG_SCALES = np.array([-30.0, -5.0, -1.0, 0.0, 0.5, 2.0, 8.0, 30.0])
+LOG_SHAPES = np.array([-4.0, -1.0, 0.0, 1.5, 4.0, 9.0, 11.0])  # a third parameter's (the Student-t's log df)
 
 
 def _multi_output_grid(loss):
     """Column targets (three columns): every 0/1 row, or random probability rows (soft labels), with
     score rows whose scores and spreads reach 0.3 to 690. Shared targets: each accepted target with each output at a
     residual from ``RESIDUALS`` (a distribution's location, on ``log y`` for the log-normal and gamma, beside
-    every log-scale or log-shape in ``LOG_SCALES``; integer targets for count distributions)."""
+    every log-scale or log-shape in ``LOG_SCALES``, and a third parameter at each of ``LOG_SHAPES``; integer
+    targets for count distributions)."""
     rng = np.random.default_rng(0)
     scales = (0.3, 1, 3, 8, 20, 50, 300, MARGINS[-1])
     if loss.target_columns:
@@ -171,8 +173,11 @@ def _multi_output_grid(loss):
     if hasattr(loss, "predict_distribution"):
         if getattr(loss, "counts", False):  # a count distribution: integer targets
             targets = targets[targets == np.floor(targets)]
-        y, r, eta = (a.ravel() for a in np.meshgrid(targets, RESIDUALS, LOG_SCALES))
-        return y, np.column_stack([location(y) + r, eta])
+        if k == 2:
+            y, r, eta = (a.ravel() for a in np.meshgrid(targets, RESIDUALS, LOG_SCALES))
+            return y, np.column_stack([location(y) + r, eta])
+        y, r, eta, xi = (a.ravel() for a in np.meshgrid(targets, RESIDUALS, LOG_SCALES, LOG_SHAPES))
+        return y, np.column_stack([location(y) + r, eta, xi])
     y, r = (a.ravel() for a in np.meshgrid(targets, RESIDUALS))
     shifts = np.linspace(-0.5, 0.5, k)  # the columns sit at different residuals
     return y, location(y)[:, None] + r[:, None] * (1.0 + shifts)
@@ -337,6 +342,12 @@ def _compare(loss, y, raw, j, report) -> np.ndarray:
         return loss.loss(y, at(x))
 
     h0 = _base_steps(loss, y, x0)
+    if j == 0 and hasattr(loss, "predict_distribution") and np.array_equal(loss.inverse_link(raw), raw[:, 0]):
+        # a location in target units (normal, Student-t): steps within the loss's local length scale
+        # 1 / sqrt|h| (the width sigma sqrt(nu) at the mode, the residual in the tails), where float64
+        # resolves it (else the differences are rounding and the point is skipped)
+        with np.errstate(all="ignore"):
+            h0 = np.fmin(h0, 0.1 / np.sqrt(np.abs(loss.exact_grad_hess(y, raw)[1][:, 0])))
     skipped = np.zeros(raw.shape[0], bool)  # a kink of the loss skips its Hessian too
     for name, exact_fn, f in (("grad", derivative(0), value), ("hess", derivative(1), derivative(0))):
         with np.errstate(all="ignore"):

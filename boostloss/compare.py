@@ -203,7 +203,7 @@ DISTRIBUTION_SCORES = {
     "nll": (False, "distribution", _negative_log_likelihood,
             "mean negative log-density (log-probability for counts) of y under the predicted distribution"),
     "crps": (False, "distribution", _crps,
-             "mean continuous ranked probability score, closed form (gaussian, lognormal, gamma)"),
+             "mean continuous ranked probability score, closed form (gaussian, lognormal, gamma, student t)"),
     "coverage": (None, "interval", _coverage,
                  "share of y inside the central interval of level=0.9 (best: closest to level)"),
     "interval_width": (False, "interval", _width,

@@ -21,7 +21,7 @@ a Dask model is the one-machine model of the loss with ``refit=False``.
 
 Several outputs per row: the distributions and ``multi_quantile`` train through
 ``BoostRegressor`` on both boosters (``predict``, ``predict_quantiles``, ``predict_interval``);
-``init_score`` gives their ``(k,)`` start (exact summary, Fisher scoring, or each quantile's root
+``init_score`` gives their ``(k,)`` start (exact summary, Newton steps, or each quantile's root
 search) and takes the ``(n, k)`` targets of the multi-label and soft-label losses too, for
 ``xgboost.dask.train`` with ``num_target=k`` (LightGBM's labels are one column).
 
@@ -339,9 +339,8 @@ def init_score(loss, y, sample_weight=None, *, n_classes=None, tol=0.0):
 def _multi_output_init(loss, parts, summary, tol):
     """The ``(k,)`` start of a multi-output loss whose targets are not summarised exactly: for a
     stack of one-output losses (``multi_quantile``, the multi-label losses) each part's start on
-    its column by ``init_score``'s distributed search; otherwise Fisher scoring (Newton steps
-    with the loss's own Hessian, halved while the weighted loss would rise, one reduction each)
-    from ``loss.init_score`` of the targets' summary (``(values, weights)`` of ``_summarise``; for
+    its column by ``init_score``'s distributed search; otherwise Newton steps (``_newton_start``,
+    one reduction each) from ``loss.init_score`` of the targets' summary (``(values, weights)`` of ``_summarise``; for
     column targets, their weighted mean row), to a zero of the summed gradient."""
     k = loss.n_outputs(parts.y[:1]) if loss.target_columns else len(loss.output_names)
     if isinstance(loss, ColumnStack):
@@ -352,7 +351,7 @@ def _multi_output_init(loss, parts, summary, tol):
         sums = np.sum(parts.compute(_column_sums), axis=0)
         summary = (sums[None, 1:] / sums[0], sums[:1])
     values, weights = summary
-    return _fisher_scoring(loss, parts, np.asarray(loss.init_score(values, weights), dtype=np.float64))
+    return _newton_start(loss, parts, np.asarray(loss.init_score(values, weights), dtype=np.float64))
 
 
 def _part_init(loss, part, y, w, tol):
@@ -375,50 +374,71 @@ def _column_sums(y, w):
     return np.concatenate([[w.sum()], w @ y])
 
 
-def _scoring_sums(y, w, loss, point):
-    """``[sum w L, sum w g (k), sum w |g| (k), sum w h (k)]`` at the constant score ``point``."""
+def _scoring_sums(y, w, loss, points):
+    """``[sum w L, sum w g (k), sum w |g| (k), sum w h (k)]`` at each constant score (row) of ``points``."""
     y = _rows(y, loss).astype(np.float64)
-    k = point.size
+    points = np.atleast_2d(points)
+    k = points.shape[1]
+    out = np.zeros((points.shape[0], 1 + 3 * k))
     if y.shape[0] == 0:
-        return np.zeros(1 + 3 * k)
+        return out
     w = None if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
-    raw = np.tile(point, (y.shape[0], 1))
-    value = loss.loss(y, raw)
-    grad, hess = loss.grad_hess(y, raw, w)  # weighted
-    total = float(np.sum(value if w is None else w * value))
-    return np.concatenate([[total], grad.sum(axis=0), np.abs(grad).sum(axis=0), hess.sum(axis=0)])
+    for i, point in enumerate(points):
+        raw = np.tile(point, (y.shape[0], 1))
+        value = loss.loss(y, raw)
+        grad, hess = loss.grad_hess(y, raw, w)  # weighted
+        out[i] = np.concatenate([[np.sum(value if w is None else w * value)], grad.sum(axis=0),
+                                 np.abs(grad).sum(axis=0), hess.sum(axis=0)])
+    return out
 
 
-def _fisher_scoring(loss, parts, start, iterations=100):
-    """Newton steps ``-G / H`` on the summed gradient ``G`` and policy Hessian ``H`` (for the
-    distributions the Fisher information) from ``start``, halving a step until the summed loss
-    or the gradient falls (the loss alone is flat to rounding near the optimum); stops where
-    every ``|G_j| <= ZERO_RTOL * sum w |g_j|`` or the steps no longer move the scores."""
+def _newton_start(loss, parts, start, iterations=100):
+    """Newton steps on the summed gradient ``G`` from ``start``, inside the loss's ``raw_bounds``:
+    each pass sums ``G`` at the point and at ``k`` forward-difference neighbours, whose Jacobian
+    gives the step (where it is positive definite; else the policy Hessian's, for the distributions
+    the Fisher information: the parameters may be correlated, as the Student-t's scale and degrees
+    of freedom are). A step is halved until the summed loss or the free gradient falls (the loss
+    alone is flat to rounding near the optimum); the scores stop where every free ``|G_j| <=
+    ZERO_RTOL * sum w |g_j|``, where neither falls any more, where the steps no longer move them,
+    or at a bound that the gradient pushes against."""
     k = start.size
+    bounds = np.array(getattr(loss, "raw_bounds", ()) or [(-np.inf, np.inf)] * k, dtype=np.float64)
+    low, high = bounds[:, 0], bounds[:, 1]
 
     def sums(point):
-        total = np.sum(parts.compute(_scoring_sums, loss, point), axis=0)
-        return total[0], total[1:1 + k], total[1 + k:1 + 2 * k], total[1 + 2 * k:]
+        steps = 1e-6 * np.maximum(1.0, np.abs(point)) * np.where(point + 1e-6 * np.maximum(1.0, np.abs(point)) > high,
+                                                                  -1.0, 1.0)
+        total = np.sum(parts.compute(_scoring_sums, loss, np.vstack([point, point + np.diag(steps)])), axis=0)
+        grad = total[0, 1:1 + k]
+        jacobian = (total[1:, 1:1 + k] - grad).T / steps
+        return total[0, 0], grad, total[0, 1 + k:1 + 2 * k], 0.5 * (jacobian + jacobian.T), total[0, 1 + 2 * k:]
 
-    point = start
-    value, grad, grad_abs, hess = sums(point)
+    point = np.clip(start, low, high)
+    value, grad, grad_abs, jacobian, hess = sums(point)
     size = np.where(grad_abs > 0, grad_abs, 1.0)
     for _ in range(iterations):
-        if np.all(np.abs(grad) <= ZERO_RTOL * grad_abs):
-            return point
-        step = -grad / np.where(hess > 0, hess, np.abs(grad) + 1.0)
+        pinned = ((point <= low) & (grad > 0)) | ((point >= high) & (grad < 0))  # pushed against a bound
+        free = ~pinned
+        if np.all(np.abs(grad[free]) <= ZERO_RTOL * grad_abs[free]):  # zero to rounding (softmax: along its
+            return point  # constant direction too, where the Jacobian is singular)
+        step = np.zeros(k)
+        try:
+            np.linalg.cholesky(jacobian[np.ix_(free, free)])
+            step[free] = -np.linalg.solve(jacobian[np.ix_(free, free)], grad[free])
+        except np.linalg.LinAlgError:
+            step[free] = -grad[free] / np.where(hess[free] > 0, hess[free], np.abs(grad[free]) + 1.0)
         for _ in range(60):
-            candidate = point + step
+            candidate = np.clip(point + step, low, high)  # the loss's clip: flat beyond
             if np.all(np.abs(candidate - point) <= 4 * np.spacing(np.maximum(np.abs(point), 1.0))):
                 return point  # the step is below rounding: converged
             new = sums(candidate)
-            # near the optimum the summed loss is flat to rounding: there the gradient must fall
-            if new[0] < value - 1e-12 * abs(value) or np.max(np.abs(new[1]) / size) < np.max(np.abs(grad) / size):
+            falls = np.max(np.abs(new[1][free]) / size[free]) < np.max(np.abs(grad[free]) / size[free])
+            if new[0] < value - 1e-12 * abs(value) or falls:
                 break
             step = step / 2
         else:
             return point
-        point, (value, grad, grad_abs, hess) = candidate, new
+        point, (value, grad, grad_abs, jacobian, hess) = candidate, new
     return point
 
 
@@ -457,7 +477,7 @@ def boosting_scale(loss, y, sample_weight, init, per_round=False):
     if loss.multi_output:  # one factor per column, sum(w) / sum(w h_j) at the start
         if per_round:
             return BoostingScale(1.0, None)
-        total = np.sum(parts.compute(_scoring_sums, loss, init), axis=0)
+        total = np.sum(parts.compute(_scoring_sums, loss, init), axis=0)[0]
         weight = np.sum(parts.compute(_column_sums), axis=0)[0]
         return BoostingScale(1.0, _column_factors(weight, total[1 + 2 * init.size:]))
     weight, absolute, _ = np.sum(parts.compute(_scale_sums, loss, init, None), axis=0)

@@ -17,7 +17,7 @@ LOSSES = {cls.name: cls for cls in (
     L.Hinge, L.SquaredHinge, L.ModifiedHuber, L.Perceptron,
     L.SoftmaxCrossEntropy, L.MulticlassFocal, L.MulticlassSymmetricCrossEntropy, L.MulticlassHinge,
     L.MulticlassSquaredHinge,
-    L.GaussianNLL, L.LogNormalNLL, L.GammaNLL, L.NegativeBinomialNLL,
+    L.GaussianNLL, L.LogNormalNLL, L.GammaNLL, L.NegativeBinomialNLL, L.StudentTNLL,
     L.MultiQuantile, L.MultilabelLogistic, L.MultilabelFocal,
     L.SoftCrossEntropy,
 )}

@@ -349,7 +349,7 @@ def _predicts(regressor, what) -> bool:
             return True
     if isinstance(loss, DistributionLoss) or (what == "quantiles" and isinstance(loss, MultiQuantile)):
         return True
-    alternatives = "gaussian_nll, lognormal_nll, gamma_nll, negative_binomial_nll"
+    alternatives = "gaussian_nll, lognormal_nll, gamma_nll, negative_binomial_nll, student_t_nll"
     alternatives += " or multi_quantile" if what == "quantiles" else ""
     raise AttributeError(f"BoostRegressor: loss {loss.name!r} predicts no {what}; use {alternatives}")
 

@@ -467,7 +467,7 @@ def test_ghm_density_is_summed_over_the_xgboost_workers_and_refused_on_lightgbms
         bld.BoostClassifier(BOOSTERS["lightgbm"][1](), loss).fit(arrays["X"], arrays["binary"])
 
 
-MULTI_OUTPUT_REGRESSION = ("gaussian_nll", "negative_binomial_nll", "multi_quantile:refit=False")
+MULTI_OUTPUT_REGRESSION = ("gaussian_nll", "negative_binomial_nll", "student_t_nll", "multi_quantile:refit=False")
 
 
 def multi_output_targets(rng, n):
@@ -480,6 +480,7 @@ def multi_output_targets(rng, n):
             ("gaussian_nll", np.round(continuous)), ("lognormal_nll", positive), ("gamma_nll", positive),
             ("negative_binomial_nll", rng.negative_binomial(2, 0.3, size=n).astype(float)),
             ("negative_binomial_nll", rng.negative_binomial(1, 0.0005, size=n).astype(float)),
+            ("student_t_nll", continuous), ("student_t_nll", rng.normal(size=n)),  # nu inside, at its bound
             ("multi_quantile", continuous), ("multi_quantile:alphas=[0.05,0.5]", np.round(continuous)),
             ("multilabel_logistic", labels), ("multilabel_focal", labels),
             ("soft_cross_entropy", rng.dirichlet([1.0, 2.0, 3.0], size=n))]
@@ -496,7 +497,10 @@ def test_multi_output_init_score_and_scale_equal_one_machine(client):
             got = bld.init_score(loss, dy, dweights)
             want = loss.init_score(y, weights)
             assert got.shape == want.shape == (loss.n_outputs(y),)
-            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=spec)
+            # the Student-t's likelihood is nearly flat in log nu at nu = 90: a summed gradient of 1e-12
+            # leaves 2e-11 there, on one machine as on Dask
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10 if spec == "student_t_nll" else 1e-12,
+                                       err_msg=spec)
             fixed = bld.boosting_scale(loss, dy, dweights, want)
             one = loss.boosting_scale(y, np.tile(want, (n, 1)), weights)
             if one is None:
@@ -530,7 +534,7 @@ def test_multi_output_regressors_predict_what_one_machine_predicts(booster, spec
     log-scale column than its serial one on this data, with the same objective and scale
     (measured: the same gap with the factor fixed at the start or taken every round)."""
     local, arrays = data
-    target = "y" if spec.startswith(("gaussian", "multi")) else "counts"
+    target = "counts" if spec.startswith("negative_binomial") else "y"
     if target == "counts":
         local["counts"] = np.floor(np.abs(local["y"]))
         arrays["counts"] = da.floor(da.fabs(arrays["y"]))

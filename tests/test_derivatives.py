@@ -146,10 +146,18 @@ def multiclass_margin_case(loss):
 
 
 def distribution_case(loss, targets=(-1e3, -2.5, 0.0, 1.7, 1e3)):
-    """Location ``loc(y) + r`` (on ``log y`` but for the normal) beside log-scales (shapes) from -5 to 8."""
-    y, r, eta = (a.ravel() for a in np.meshgrid(np.array(targets, float), RESIDUALS, [-5.0, -1.0, 0.0, 2.0, 8.0]))
-    location = y if loss.name == "gaussian_nll" else np.log(np.maximum(y, 0.5))
-    return loss, y, np.column_stack([location + r, eta]), np.full(y.size, 1e-3), np.ones(y.size, bool)
+    """Location ``loc(y) + r`` (on ``log y`` but for the normal and the Student-t) beside log-scales
+    (shapes) from -5 to 8, and for a third parameter (the Student-t's log df) -2.5 to 9.5; steps
+    1e-3 (the Student-t's: 1e-3 of its width where that is below 1)."""
+    grids = [np.array(targets, float), RESIDUALS, [-5.0, -1.0, 0.0, 2.0, 8.0]]
+    if loss.n_outputs() == 3:
+        grids.append([-2.5, -0.5, 1.0, 3.0, 6.0, 9.5])
+    y, r, *scales = (a.ravel() for a in np.meshgrid(*grids))
+    location = y if loss.name in ("gaussian_nll", "student_t_nll") else np.log(np.maximum(y, 0.5))
+    h = np.full(y.size, 1e-3)
+    if len(scales) == 2:  # the Student-t, not quadratic in its location: steps within its width sigma sqrt(nu)
+        h *= np.minimum(1.0, np.exp(scales[0] + scales[1] / 2))
+    return loss, y, np.column_stack([location + r, *scales]), h, np.ones(y.size, bool)
 
 
 def multi_quantile_case(loss):
@@ -235,6 +243,8 @@ CASES = {
     "lognormal_nll": lambda: distribution_case(bl.LogNormalNLL(), targets=(1e-3, 0.5, 3.0, 1e3)),
     "gamma_nll": lambda: distribution_case(bl.GammaNLL(), targets=(1e-3, 0.5, 3.0, 1e3)),
     "gamma_nll(exact)": lambda: distribution_case(bl.GammaNLL(hessian="exact"), targets=(1e-3, 0.5, 3.0, 1e3)),
+    "student_t_nll": lambda: distribution_case(bl.StudentTNLL()),
+    "student_t_nll(exact)": lambda: distribution_case(bl.StudentTNLL(hessian="exact")),
     "negative_binomial_nll": lambda: distribution_case(bl.NegativeBinomialNLL(), targets=(0.0, 1.0, 4.0, 60.0)),
     "negative_binomial_nll(exact)": lambda: distribution_case(bl.NegativeBinomialNLL(hessian="exact"),
                                                               targets=(0.0, 1.0, 4.0, 60.0)),

@@ -32,6 +32,7 @@ from .multioutput import (
     NegativeBinomialNLL,
     Predictive,
     SoftCrossEntropy,
+    StudentTNLL,
 )
 from .regression import (
     MAPE,
@@ -57,7 +58,7 @@ __all__ = [
     "ModifiedHuber", "Perceptron",
     "SoftmaxCrossEntropy", "MulticlassFocal", "MulticlassSymmetricCrossEntropy", "MulticlassHinge",
     "MulticlassSquaredHinge", "class_balanced_weights",
-    "GaussianNLL", "LogNormalNLL", "GammaNLL", "NegativeBinomialNLL",
+    "GaussianNLL", "LogNormalNLL", "GammaNLL", "NegativeBinomialNLL", "StudentTNLL",
     "MultiQuantile", "MultilabelLogistic", "MultilabelFocal",
     "SoftCrossEntropy", "Predictive",
 ]
