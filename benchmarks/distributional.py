@@ -189,7 +189,12 @@ def section_distributions(tables, boosters, max_rows, early_stopping=False, name
             if peers["xgboostlss"]:
                 methods["XGBoostLSS"] = (xgboostlss_raw, *data)
             for method, call in methods.items():
-                raw, seconds = timed(*call)
+                try:
+                    raw, seconds = timed(*call)
+                except (ValueError, RuntimeError, FloatingPointError) as err:  # a peer's fit that diverges
+                    print(f"| {table} ({len(y)}) | {name} | {method} | failed: {type(err).__name__}: "
+                          f"{str(err).splitlines()[0][:60]} | | | | | | |", flush=True)
+                    continue
                 s = distribution_scores(name, raw, y_test)
                 print(f"| {table} ({len(y)}) | {name} | {method} | {s['nll']:.4f} | {s['crps']:.4f} | "
                       f"{s['cover0.8']:.3f} | {s['width0.8']:.3f} | {s['cover0.9']:.3f} | {s['width0.9']:.3f} | "
