@@ -305,10 +305,16 @@ def init_score(loss, y, sample_weight=None, *, n_classes=None, tol=0.0):
     parts = _Partitions(loss, y, sample_weight)
     if loss.multi_output and loss.target_columns:
         _raise_first_problem(loss, parts.compute(_check_block, loss), sample_weight is not None)
-        return _multi_output_init(loss, parts, None, tol)
+        return _multi_output_init(loss, parts, tol)
     summaries = parts.compute(_summarise, loss, SKETCH_SIZE)
     _raise_first_problem(loss, summaries, sample_weight is not None)
-    summaries = [s for s in summaries if s["n"]]
+    return _start(loss, parts, [s for s in summaries if s["n"]], n_classes=n_classes, tol=tol)
+
+
+def _start(loss, parts, summaries, *, n_classes=None, tol=0.0, exact_start=None):
+    """``init_score`` from the validated summaries of the non-empty partitions: ``exact_start(values,
+    weights)`` (default ``loss.init_score``) of an exact summary, else the root search (for a
+    multi-output loss, ``_multi_output_init``) from the summary's first estimate."""
     values = np.concatenate([s["values"] for s in summaries])
     weights = np.concatenate([s["weights"] for s in summaries])
     exact = all(s["exact"] for s in summaries)
@@ -319,12 +325,12 @@ def init_score(loss, y, sample_weight=None, *, n_classes=None, tol=0.0):
         return loss.init_score(values, weights, n_classes=n_classes)
     if exact:
         try:
-            return loss.init_score(values, weights)
+            return (exact_start or loss.init_score)(values, weights)
         except ValueError as err:  # a count of the summary's rows ("the 1 samples"): the data's
             n_total = sum(s["n"] for s in summaries)
             raise ValueError(re.sub(rf"\b{values.size} samples\b", f"{n_total} samples", str(err))) from None
     if loss.multi_output:
-        return _multi_output_init(loss, parts, (values, weights), tol)
+        return _multi_output_init(loss, parts, tol, summaries, (values, weights))
     bounds = np.unique(np.concatenate([s["bounds"] for s in summaries]))
     with np.errstate(divide="ignore", invalid="ignore"):
         candidates = loss.link(bounds)
@@ -336,34 +342,29 @@ def init_score(loss, y, sample_weight=None, *, n_classes=None, tol=0.0):
     return _root(loss, parts, float(start), candidates, float(tol))
 
 
-def _multi_output_init(loss, parts, summary, tol):
-    """The ``(k,)`` start of a multi-output loss whose targets are not summarised exactly: for a
-    stack of one-output losses (``multi_quantile``, the multi-label losses) each part's start on
-    its column by ``init_score``'s distributed search; otherwise Newton steps (``_newton_start``,
-    one reduction each) from ``loss.init_score`` of the targets' summary (``(values, weights)`` of ``_summarise``; for
-    column targets, their weighted mean row), to a zero of the summed gradient."""
-    k = loss.n_outputs(parts.y[:1]) if loss.target_columns else len(loss.output_names)
+def _multi_output_init(loss, parts, tol, summaries=None, summary=None):
+    """The ``(k,)`` start of a multi-output loss whose targets are not summarised exactly (column
+    targets: ``summaries`` None). A stack of one-output losses (``multi_quantile``, the multi-label
+    losses): each part's ``_start`` on its column, from the shared target's ``summaries`` or the
+    column's own (exact: the stack's rule, which starts a multi-label column of one class too).
+    Otherwise Newton steps (``_newton_start``, one reduction each) from ``loss.init_score`` of the
+    targets' ``summary`` ``(values, weights)`` (column targets: their weighted mean row), to a zero
+    of the summed gradient."""
+    k = loss.n_outputs(parts.y)
     if isinstance(loss, ColumnStack):
-        columns = [parts.y[:, j] if loss.target_columns else parts.y for j in range(k)]
-        return np.array([_part_init(loss, part, column, parts.w, tol)
-                         for part, column in zip(loss.parts(k), columns, strict=True)])
+        if not loss.target_columns:
+            return np.array([float(_start(part, parts, summaries, tol=tol)) for part in loss.parts(k)])
+        starts = []
+        for j, part in enumerate(loss.parts(k)):
+            column = _Partitions(part, parts.y[:, j], parts.w)
+            summaries = [s for s in column.compute(_summarise, part, SKETCH_SIZE) if s["n"]]
+            starts.append(float(_start(part, column, summaries, tol=tol, exact_start=partial(loss._part_init, part))))
+        return np.array(starts)
     if summary is None:  # column targets: the weighted mean row, whose start is the constant's first estimate
         sums = np.sum(parts.compute(_column_sums), axis=0)
         summary = (sums[None, 1:] / sums[0], sums[:1])
     values, weights = summary
     return _newton_start(loss, parts, np.asarray(loss.init_score(values, weights), dtype=np.float64))
-
-
-def _part_init(loss, part, y, w, tol):
-    """One column's start: the stack's rule (``_part_init``, which starts a multi-label column of
-    one class too) on the column's exact summary where its targets are few distinct values, else
-    the part's distributed ``init_score``."""
-    summaries = [s for s in _Partitions(part, y, w).compute(_summarise, part, SKETCH_SIZE) if s["n"]]
-    if not all(s["exact"] for s in summaries):
-        return float(init_score(part, y, w, tol=tol))
-    values, inverse = np.unique(np.concatenate([s["values"] for s in summaries]), return_inverse=True)
-    weights = np.bincount(inverse.reshape(-1), weights=np.concatenate([s["weights"] for s in summaries]))
-    return float(loss._part_init(part, values, weights))
 
 
 def _column_sums(y, w):
@@ -374,10 +375,19 @@ def _column_sums(y, w):
     return np.concatenate([[w.sum()], w @ y])
 
 
+def _hessian_sums(y, w, loss, point):
+    """``[sum w, sum w h_1, ..., sum w h_k]`` of one block at the constant score ``point``."""
+    y = _rows(y, loss).astype(np.float64)
+    if y.shape[0] == 0:
+        return np.zeros(1 + point.size)
+    w = None if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    hess = loss.grad_hess(y, np.tile(point, (y.shape[0], 1)), w)[1]  # weighted
+    return np.concatenate([[y.shape[0] if w is None else w.sum()], hess.sum(axis=0)])
+
+
 def _scoring_sums(y, w, loss, points):
     """``[sum w L, sum w g (k), sum w |g| (k), sum w h (k)]`` at each constant score (row) of ``points``."""
     y = _rows(y, loss).astype(np.float64)
-    points = np.atleast_2d(points)
     k = points.shape[1]
     out = np.zeros((points.shape[0], 1 + 3 * k))
     if y.shape[0] == 0:
@@ -406,8 +416,8 @@ def _newton_start(loss, parts, start, iterations=100):
     low, high = bounds[:, 0], bounds[:, 1]
 
     def sums(point):
-        steps = 1e-6 * np.maximum(1.0, np.abs(point)) * np.where(point + 1e-6 * np.maximum(1.0, np.abs(point)) > high,
-                                                                  -1.0, 1.0)
+        steps = 1e-6 * np.maximum(1.0, np.abs(point))
+        steps = np.where(point + steps > high, -steps, steps)  # backwards at an upper bound
         total = np.sum(parts.compute(_scoring_sums, loss, np.vstack([point, point + np.diag(steps)])), axis=0)
         grad = total[0, 1:1 + k]
         jacobian = (total[1:, 1:1 + k] - grad).T / steps
@@ -477,9 +487,8 @@ def boosting_scale(loss, y, sample_weight, init, per_round=False):
     if loss.multi_output:  # one factor per column, sum(w) / sum(w h_j) at the start
         if per_round:
             return BoostingScale(1.0, None)
-        total = np.sum(parts.compute(_scoring_sums, loss, init), axis=0)[0]
-        weight = np.sum(parts.compute(_column_sums), axis=0)[0]
-        return BoostingScale(1.0, _column_factors(weight, total[1 + 2 * init.size:]))
+        sums = np.sum(parts.compute(_hessian_sums, loss, init), axis=0)
+        return BoostingScale(1.0, _column_factors(sums[0], sums[1:]))
     weight, absolute, _ = np.sum(parts.compute(_scale_sums, loss, init, None), axis=0)
     residual = float(absolute / weight) or 1.0
     if per_round:  # no second reduction for a factor each round takes afresh
