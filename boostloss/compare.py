@@ -517,7 +517,7 @@ def _scored(scorer, model, X, pred, forecasts):
     ``multi_quantile`` not trained on the interval's levels)."""
     if scorer.needs == "prediction":
         return pred
-    key = scorer.needs if scorer.level is None else (scorer.needs, scorer.level)
+    key = (scorer.needs, scorer.level)
     if key not in forecasts:
         try:
             forecasts[key] = (model.predict_dist(X) if scorer.needs == "distribution"

@@ -236,7 +236,7 @@ class Predictive:
 class DistributionLoss(MultiOutputLoss):
     """Negative log-likelihood of a parametric distribution; ``predict_distribution(raw)``.
     ``raw_bounds``: each output's ``(low, high)`` clip (its gradient is 0 beyond), where a
-    numerical start (``bl.dask``'s Fisher scoring) stays."""
+    numerical start (``bl.dask``'s Newton steps) stays."""
 
     raw_bounds: tuple = ()
 
@@ -689,8 +689,9 @@ def _log_gamma_gap(nu):
 
 
 def _student_t_terms(y, raw):
-    """``(nu, eta, t, s, c, eta_inside, xi_inside)``: ``t = z / sqrt(nu)``, ``s = t^2 / (1 + t^2)``
-    (in [0, 1], 1 where ``t`` overflows) and ``c = 1 - s``, with ``z = (y - mu) / sigma``."""
+    """``(nu, eta, t, s, c, ratio, eta_inside, xi_inside)``: ``t = z / sqrt(nu)``, ``s = t^2 / (1 + t^2)``
+    (in [0, 1], 1 where ``t`` overflows), ``c = 1 - s`` and ``ratio = t / (1 + t^2)`` (0 where ``t``
+    overflows), with ``z = (y - mu) / sigma``."""
     raw = raw.astype(np.float64, copy=False)
     eta, eta_inside = _log_scale(raw[:, 1])
     xi = np.clip(raw[:, 2], *LOG_DF_BOUNDS)
@@ -702,7 +703,8 @@ def _student_t_terms(y, raw):
         inv = 1.0 / np.where(big, t, 1.0)
         s = np.where(big, 1.0 / (1.0 + inv * inv), t * t / (1.0 + t * t))
         c = np.where(big, inv * inv / (1.0 + inv * inv), 1.0 / (1.0 + t * t))  # 1 - s, without cancellation
-    return nu, eta, t, s, c, eta_inside, xi_inside
+        ratio = np.where(big, inv * s, t * c)
+    return nu, eta, t, s, c, ratio, eta_inside, xi_inside
 
 
 def _log1p_square(t):
@@ -714,10 +716,7 @@ def _log1p_square(t):
 
 def _student_t_derivatives(y, raw, fisher):
     """See ``StudentTNLL``."""
-    nu, eta, t, s, c, eta_inside, xi_inside = _student_t_terms(y, raw)
-    big = np.abs(t) > 1.0
-    tb = np.where(big, t, 1.0)
-    ratio = np.where(big, 1.0 / (tb + 1.0 / tb), t / (1.0 + t * t))  # t / (1 + t^2), also for huge t
+    nu, eta, t, s, c, ratio, eta_inside, xi_inside = _student_t_terms(y, raw)
     inv_sigma = np.exp(-eta)
     g_mu = -(nu + 1.0) / np.sqrt(nu) * inv_sigma * ratio
     g_eta = np.where(eta_inside, 1.0 - (nu + 1.0) * s, 0.0)
