@@ -109,23 +109,46 @@ def rescaled(name, y_train, *ys):
 MAX_ROUNDS, PATIENCE = 2000, 50
 
 
-def boostloss_raw(booster, name, X, y, Xt, valid=None):
+def boostloss_model(booster, name, X, y, valid=None):
+    """``BoostRegressor`` of ``booster`` with loss ``name``: ROUNDS rounds, or early-stopped on ``valid``."""
     if valid is None:
-        return BoostRegressor(REGRESSORS[booster](ROUNDS), loss=name).fit(X, y)._raw(Xt)
+        return BoostRegressor(REGRESSORS[booster](ROUNDS), loss=name).fit(X, y)
     model = BoostRegressor(REGRESSORS[booster](MAX_ROUNDS), loss=name, early_stopping_rounds=PATIENCE)
-    return model.fit(X, y, eval_set=[valid])._raw(Xt)
+    return model.fit(X, y, eval_set=[valid])
 
 
-def ngboost_raw(name, X, y, Xt, valid=None):
+def ngboost_params(dist, X, y, Xt, valid=None):
+    """The parameters NGBoost's ``dist`` (a ``ngboost.distns`` name) predicts for ``Xt``."""
     from ngboost import NGBRegressor, distns
     from sklearn.tree import DecisionTreeRegressor
 
-    model = NGBRegressor(Dist=getattr(distns, DISTRIBUTIONS[name][0]), n_estimators=ROUNDS if valid is None
-                         else MAX_ROUNDS, learning_rate=RATE, verbose=False, random_state=0,
+    model = NGBRegressor(Dist=getattr(distns, dist), n_estimators=ROUNDS if valid is None else MAX_ROUNDS,
+                         learning_rate=RATE, verbose=False, random_state=0,
                          Base=DecisionTreeRegressor(criterion="friedman_mse", max_depth=DEPTH))
     stop = {} if valid is None else {"X_val": valid[0], "Y_val": valid[1], "early_stopping_rounds": PATIENCE}
     model.fit(X, y, **stop)
-    params = model.pred_dist(Xt, max_iter=getattr(model, "best_val_loss_itr", None)).params
+    return model.pred_dist(Xt, max_iter=getattr(model, "best_val_loss_itr", None)).params
+
+
+def xgboostlss_params(family, X, y, Xt, valid=None):
+    """The parameters (pandas columns) an XGBoostLSS ``family`` instance predicts for ``Xt``."""
+    from xgboostlss.model import XGBoostLSS
+
+    model = XGBoostLSS(family)
+    train = xgb.DMatrix(X, label=y)
+    stop = {} if valid is None else {"evals": [(train, "train"), (xgb.DMatrix(valid[0], label=valid[1]), "valid")],
+                                     "early_stopping_rounds": PATIENCE, "verbose_eval": False}  # it wants both
+    model.train({"eta": RATE, "max_depth": DEPTH, "nthread": 2}, train,
+                num_boost_round=ROUNDS if valid is None else MAX_ROUNDS, **stop)
+    return model.predict(xgb.DMatrix(Xt), pred_type="parameters")
+
+
+def boostloss_raw(booster, name, X, y, Xt, valid=None):
+    return boostloss_model(booster, name, X, y, valid)._raw(Xt)
+
+
+def ngboost_raw(name, X, y, Xt, valid=None):
+    params = ngboost_params(DISTRIBUTIONS[name][0], X, y, Xt, valid)
     if name == "student_t_nll":
         return np.column_stack([params["loc"], np.log(params["scale"]), np.log(params["df"])])
     if name == "gaussian_nll":
@@ -135,16 +158,9 @@ def ngboost_raw(name, X, y, Xt, valid=None):
 
 def xgboostlss_raw(name, X, y, Xt, valid=None):
     from xgboostlss import distributions
-    from xgboostlss.model import XGBoostLSS
 
     family = getattr(getattr(distributions, DISTRIBUTIONS[name][1]), DISTRIBUTIONS[name][1])
-    model = XGBoostLSS(family(stabilization="None", response_fn="exp", loss_fn="nll"))
-    train = xgb.DMatrix(X, label=y)
-    stop = {} if valid is None else {"evals": [(train, "train"), (xgb.DMatrix(valid[0], label=valid[1]), "valid")],
-                                     "early_stopping_rounds": PATIENCE, "verbose_eval": False}  # it wants both
-    model.train({"eta": RATE, "max_depth": DEPTH, "nthread": 2}, train,
-                num_boost_round=ROUNDS if valid is None else MAX_ROUNDS, **stop)
-    params = model.predict(xgb.DMatrix(Xt), pred_type="parameters")
+    params = xgboostlss_params(family(stabilization="None", response_fn="exp", loss_fn="nll"), X, y, Xt, valid)
     columns = [params["loc"].to_numpy(), np.log(params["scale"].to_numpy())]
     return np.column_stack(columns + ([np.log(params["df"].to_numpy())] if name == "student_t_nll" else []))
 
@@ -217,38 +233,20 @@ COUNT_TABLES = {  # name -> realdata.load arguments; targets are counts
 
 
 def boostloss_counts(booster, name, X, y, Xt, valid=None):
-    if valid is None:
-        model = BoostRegressor(REGRESSORS[booster](ROUNDS), loss=name).fit(X, y)
-    else:
-        model = BoostRegressor(REGRESSORS[booster](MAX_ROUNDS), loss=name, early_stopping_rounds=PATIENCE)
-        model.fit(X, y, eval_set=[valid])
+    model = boostloss_model(booster, name, X, y, valid)
     return model.predict_dist(Xt).dist if name == "negative_binomial_nll" else stats.poisson(model.predict(Xt))
 
 
 def ngboost_counts(X, y, Xt, valid=None):
-    from ngboost import NGBRegressor, distns
-    from sklearn.tree import DecisionTreeRegressor
-
-    model = NGBRegressor(Dist=distns.Poisson, n_estimators=ROUNDS if valid is None else MAX_ROUNDS,
-                         learning_rate=RATE, verbose=False, random_state=0,
-                         Base=DecisionTreeRegressor(criterion="friedman_mse", max_depth=DEPTH))
-    model.fit(X, y, **({} if valid is None else {"X_val": valid[0], "Y_val": valid[1],
-                                                 "early_stopping_rounds": PATIENCE}))
-    return stats.poisson(model.pred_dist(Xt, max_iter=getattr(model, "best_val_loss_itr", None)).params["mu"])
+    return stats.poisson(ngboost_params("Poisson", X, y, Xt, valid)["mu"])
 
 
 def xgboostlss_counts(X, y, Xt, valid=None):
     from xgboostlss.distributions.NegativeBinomial import NegativeBinomial
-    from xgboostlss.model import XGBoostLSS
 
-    model = XGBoostLSS(NegativeBinomial(stabilization="None", response_fn_total_count="relu",
-                                        response_fn_probs="sigmoid", loss_fn="nll"))
-    train = xgb.DMatrix(X, label=y)
-    stop = {} if valid is None else {"evals": [(train, "train"), (xgb.DMatrix(valid[0], label=valid[1]), "valid")],
-                                     "early_stopping_rounds": PATIENCE, "verbose_eval": False}
-    model.train({"eta": RATE, "max_depth": DEPTH, "nthread": 2}, train,
-                num_boost_round=ROUNDS if valid is None else MAX_ROUNDS, **stop)
-    params = model.predict(xgb.DMatrix(Xt), pred_type="parameters")
+    family = NegativeBinomial(stabilization="None", response_fn_total_count="relu", response_fn_probs="sigmoid",
+                              loss_fn="nll")
+    params = xgboostlss_params(family, X, y, Xt, valid)
     # torch's NegativeBinomial(total_count, probs) has mean total_count * probs / (1 - probs): scipy's p = 1 - probs
     return stats.nbinom(params["total_count"].to_numpy(), 1.0 - params["probs"].to_numpy())
 
